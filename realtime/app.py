@@ -1,0 +1,115 @@
+"""The ASGI application: FastAPI for HTTP and plain WebSocket, Socket.IO around it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import socketio
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from realtime import __version__
+from realtime.auth import TokenVerifier
+from realtime.bus.backend import Backend
+from realtime.bus.bus import Bus
+from realtime.bus.memory import MemoryBackend
+from realtime.control import ControlForwarder
+from realtime.edges import websocket
+from realtime.edges.socketio import create_server
+from realtime.gateway import Gateway
+from realtime.http import health, publish
+from realtime.http.errors import install_error_handlers
+from realtime.monitor import MetricsReporter
+from realtime.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PAGE_DIR = Path(__file__).parent / "web" / "dist"
+
+
+def create_backend(settings: Settings) -> Backend:
+    if settings.redis_url:
+        from realtime.bus.redis import RedisBackend
+
+        return RedisBackend(settings)
+    return MemoryBackend(
+        history_size=settings.history_size,
+        history_ttl=settings.history_ttl,
+        idempotency_ttl=settings.idempotency_ttl,
+    )
+
+
+def create_gateway(settings: Settings) -> Gateway:
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    control = (
+        ControlForwarder(settings.control_url, api_key, settings.control_timeout)
+        if settings.control_url
+        else None
+    )
+    return Gateway(
+        settings=settings,
+        bus=Bus(create_backend(settings)),
+        verifier=TokenVerifier(secret, settings.jwt_algorithms),
+        control=control,
+    )
+
+
+def _warn_about_openness(settings: Settings) -> None:
+    if settings.jwt_secret is None:
+        logger.warning(
+            "REALTIME_JWT_SECRET is not set: the gateway runs open, "
+            "every client is anonymous and may follow any channel"
+        )
+    if settings.api_key is None:
+        logger.warning("REALTIME_API_KEY is not set: only loopback callers may publish")
+
+
+def create_app(settings: Settings | None = None) -> Any:
+    """The gateway as one ASGI application."""
+    settings = settings or Settings()
+    gateway = create_gateway(settings)
+    reporter = MetricsReporter(gateway, settings.metrics_interval)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _warn_about_openness(settings)
+        await gateway.bus.start()
+        reporter.start()
+        logger.info(
+            "gateway started",
+            extra={"backend": gateway.bus.backend.name, "version": __version__},
+        )
+        try:
+            yield
+        finally:
+            await reporter.stop()
+            if gateway.control is not None:
+                await gateway.control.close()
+            await gateway.bus.stop()
+            logger.info("gateway stopped")
+
+    api = FastAPI(
+        title="realtime",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    api.state.gateway = gateway
+    install_error_handlers(api)
+    api.include_router(publish.router)
+    api.include_router(health.router)
+    api.include_router(websocket.router)
+    if (PAGE_DIR / "index.html").is_file():
+        api.mount("/", StaticFiles(directory=PAGE_DIR, html=True), name="page")
+
+    server = create_server(gateway)
+    app = socketio.ASGIApp(server, other_asgi_app=api)
+    app.state = api.state  # so callers holding the outer app reach the gateway
+    return app

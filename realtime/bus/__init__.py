@@ -1,0 +1,1 @@
+"""The bus: publications in, history kept, deliveries out to subscribers."""

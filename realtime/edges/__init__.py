@@ -1,0 +1,1 @@
+"""The two client edges: Socket.IO and the plain WebSocket JSON protocol."""

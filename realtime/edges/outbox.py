@@ -1,0 +1,81 @@
+"""A connection's bounded queue of outgoing frames."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CloseFrame:
+    code: int
+    reason: str = ""
+
+
+class Outbox:
+    """Frames waiting for the connection's writer, bounded by count and bytes.
+
+    ``put`` never waits: a publisher must not be slowed by its slowest
+    recipient. When the bounds are crossed the queued frames are dropped, the
+    outbox closes itself with ``overflow_code`` and refuses everything after.
+    """
+
+    __slots__ = (
+        "_bytes",
+        "_frames",
+        "_max_bytes",
+        "_max_frames",
+        "_overflow_code",
+        "_ready",
+        "closing",
+    )
+
+    def __init__(self, max_frames: int, max_bytes: int, overflow_code: int) -> None:
+        self._frames: deque[str | CloseFrame] = deque()
+        self._bytes = 0
+        self._max_frames = max_frames
+        self._max_bytes = max_bytes
+        self._overflow_code = overflow_code
+        self._ready = asyncio.Event()
+        self.closing: CloseFrame | None = None
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._bytes
+
+    def put(self, frame: str) -> bool:
+        """Queue ``frame``; false when the outbox is closing or just overflowed."""
+        if self.closing is not None:
+            return False
+        if len(self._frames) >= self._max_frames or (
+            self._bytes + len(frame) > self._max_bytes
+        ):
+            self._frames.clear()
+            self._bytes = 0
+            self.close(self._overflow_code, "too slow: reconnect and recover")
+            return False
+        self._frames.append(frame)
+        self._bytes += len(frame)
+        self._ready.set()
+        return True
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Queue a close after what is already queued; later frames are refused."""
+        if self.closing is not None:
+            return
+        self.closing = CloseFrame(code, reason)
+        self._frames.append(self.closing)
+        self._ready.set()
+
+    async def get(self) -> str | CloseFrame:
+        while not self._frames:
+            self._ready.clear()
+            await self._ready.wait()
+        frame = self._frames.popleft()
+        if isinstance(frame, str):
+            self._bytes -= len(frame)
+        return frame

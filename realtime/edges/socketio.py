@@ -1,0 +1,330 @@
+"""The Socket.IO edge: python-socketio namespaces, fed straight from the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from engineio import packet as eio_packet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from realtime.auth import Identity, token_from_scope
+from realtime.gateway import SOCKETIO, Gateway
+from realtime.protocol.channels import (
+    ID_KINDS,
+    MONITOR,
+    SYSTEM,
+    Channel,
+    ChannelKind,
+    channel_of,
+)
+from realtime.protocol.client import ChannelId, EventName, describe_validation_error
+from realtime.protocol.envelope import Message, error_message, gateway_message
+from realtime.protocol.errors import ErrorCode, ProtocolError
+from realtime.protocol.filters import ACCEPT_ALL, EventFilter
+
+logger = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+
+
+def _event_packet(namespace: str) -> Callable[[Message], eio_packet.Packet]:
+    # The Socket.IO EVENT packet for ``[type, envelope]`` on ``namespace``,
+    # spliced from the envelope's JSON so no recipient encodes it again.
+    prefix = "2" if namespace == "/" else f"2{namespace},"
+
+    def encode(message: Message) -> eio_packet.Packet:
+        text = f'{prefix}["{message.type}",{message.json}]'
+        return eio_packet.Packet(eio_packet.MESSAGE, data=text)
+
+    return encode
+
+
+class SocketIOConnection:
+    """One client on one namespace; a :class:`~realtime.bus.subscription.Subscriber`."""
+
+    __slots__ = ("_encode", "_socket", "identity", "namespace", "sid")
+
+    events = ACCEPT_ALL
+
+    def __init__(
+        self, sid: str, namespace: str, identity: Identity, eio_socket: Any
+    ) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        self.identity = identity
+        self._socket = eio_socket
+        self._encode = _event_packet(namespace)
+
+    @property
+    def user_id(self) -> str | None:
+        return self.identity.user_id
+
+    def send(self, message: Message) -> None:
+        socket = self._socket
+        if socket.closed:
+            return
+        # Straight onto engine.io's queue for this socket: the same place
+        # AsyncServer.emit puts packets, without a task per recipient.
+        socket.queue.put_nowait(message.encoded(self.namespace, self._encode))
+
+
+class _SubscribeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: ChannelId
+    since: int | None = Field(default=None, ge=0)
+    epoch: str | None = Field(default=None, max_length=64)
+    events: list[EventName] | None = Field(default=None, max_length=64)
+
+
+class _IdRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: ChannelId | None = None
+
+
+class _LogsRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    execution_id: ChannelId
+    since: int = Field(default=0, ge=0)
+    limit: int = Field(default=1000, ge=1, le=1000)
+
+
+class _ControlRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    command: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    execution_id: ChannelId
+
+
+class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """One namespace: ``/monitor``, ``/system``, ``/pipeline``, ``/execution``..."""
+
+    def __init__(self, kind: ChannelKind, gateway: Gateway) -> None:
+        super().__init__("/" + kind.value)
+        self.kind = kind
+        self.gateway = gateway
+        self.connections: dict[str, SocketIOConnection] = {}
+        self._welcomes: set[asyncio.Task[None]] = set()
+        self._handlers: dict[str, Callable[[SocketIOConnection, Any], Awaitable[Ack]]]
+        self._handlers = {
+            "ping": self._ping,
+            "get_status": self._get_status,
+            "request_logs": self._request_logs,
+            "control_command": self._control_command,
+        }
+        if kind in ID_KINDS:
+            self._handlers["subscribe"] = self._subscribe
+            self._handlers["unsubscribe"] = self._unsubscribe
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event == "connect":
+            return await self._connect(*args)
+        if event == "disconnect":
+            return self._disconnect(args[0], args[2] if len(args) > 2 else None)
+        sid = args[0]
+        connection = self.connections.get(sid)
+        handler = self._handlers.get(event)
+        if connection is None or handler is None:
+            return None
+        data = args[1] if len(args) > 1 else None
+        try:
+            return await handler(connection, data)
+        except ProtocolError as error:
+            return {"ok": False, "error": error.code.value, "detail": error.detail}
+        except ValidationError as error:
+            return {
+                "ok": False,
+                "error": ErrorCode.INVALID_MESSAGE.value,
+                "detail": describe_validation_error(error),
+            }
+        except Exception:
+            logger.exception("socket.io handler failed", extra={"event": event})
+            return {
+                "ok": False,
+                "error": ErrorCode.INTERNAL.value,
+                "detail": "internal",
+            }
+
+    # -- connect and disconnect ------------------------------------------------
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        auth = auth if isinstance(auth, dict) else {}
+        token = auth.get("token") or token_from_scope(
+            environ.get("QUERY_STRING", "").encode("latin-1"),
+            {"authorization": environ.get("HTTP_AUTHORIZATION", "")},
+        )
+        try:
+            identity = self.gateway.verifier.verify(token)
+        except ProtocolError as error:
+            logger.info(
+                "socket.io refused", extra={"sid": sid, "code": error.code.value}
+            )
+            raise socketio.exceptions.ConnectionRefusedError(
+                error.code.value, {"code": error.code.value, "detail": error.detail}
+            ) from None
+
+        server = self.server
+        eio_sid = server.manager.eio_sid_from_sid(sid, self.namespace)
+        eio_socket = server.eio.sockets.get(eio_sid)
+        if eio_socket is None:
+            return False
+        connection = SocketIOConnection(sid, self.namespace, identity, eio_socket)
+        self.connections[sid] = connection
+        self.gateway.connected(SOCKETIO, self.namespace)
+        logger.info(
+            "socket.io connected",
+            extra={"sid": sid, "namespace": self.namespace, "user": identity.user_id},
+        )
+        # The CONNECT packet goes out after this handler returns; anything sent
+        # before it would reach the client on a namespace it has not joined.
+        task = asyncio.create_task(self._welcome(connection, auth))
+        self._welcomes.add(task)
+        task.add_done_callback(self._welcomes.discard)
+        return True
+
+    def _disconnect(self, sid: str, reason: object) -> None:
+        connection = self.connections.pop(sid, None)
+        if connection is None:
+            return
+        self.gateway.bus.detach(connection)
+        self.gateway.disconnected(SOCKETIO, self.namespace)
+        logger.info(
+            "socket.io disconnected",
+            extra={"sid": sid, "namespace": self.namespace, "reason": str(reason)},
+        )
+
+    async def _welcome(
+        self, connection: SocketIOConnection, auth: dict[str, Any]
+    ) -> None:
+        manager = self.server.manager
+        for _ in range(100):
+            if manager.is_connected(connection.sid, self.namespace):
+                break
+            await asyncio.sleep(0)
+        if self.connections.get(connection.sid) is not connection:
+            return
+        bus = self.gateway.bus
+        bus.attach(connection)
+        try:
+            if self.kind is ChannelKind.MONITOR:
+                await self._join(connection, MONITOR, None, None, ACCEPT_ALL)
+                connection.send(self.gateway.status_message())
+            elif self.kind is ChannelKind.SYSTEM:
+                since, epoch = _recovery_fields(auth)
+                await self._join(connection, SYSTEM, since, epoch, ACCEPT_ALL)
+            elif auth.get("id") is not None:
+                ack = await self._subscribe(connection, auth)
+                connection.send(
+                    gateway_message("subscribed", ack, channel=ack["channel"])
+                )
+        except ProtocolError as error:
+            connection.send(error_message(error.code, error.detail))
+        except ValidationError as error:
+            connection.send(
+                error_message(
+                    ErrorCode.INVALID_MESSAGE, describe_validation_error(error)
+                )
+            )
+
+    # -- events ----------------------------------------------------------------
+
+    async def _join(
+        self,
+        connection: SocketIOConnection,
+        channel: Channel,
+        since: int | None,
+        epoch: str | None,
+        events: EventFilter,
+    ) -> Ack:
+        bus = self.gateway.bus
+        join = await bus.join(
+            connection, channel, since=since, epoch=epoch, events=events
+        )
+        bus.activate(join)
+        return {
+            "ok": True,
+            "channel": channel.name,
+            "offset": join.offset,
+            "epoch": join.epoch,
+            "recovered": join.recovered,
+        }
+
+    async def _subscribe(self, connection: SocketIOConnection, data: Any) -> Ack:
+        request = _SubscribeRequest.model_validate(_object(data))
+        channel = channel_of(self.kind, request.id)
+        if not self.gateway.may_read(connection.user_id, channel):
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"{channel.name} is not yours")
+        events = EventFilter(request.events or ())
+        return await self._join(
+            connection, channel, request.since, request.epoch, events
+        )
+
+    async def _unsubscribe(self, connection: SocketIOConnection, data: Any) -> Ack:
+        request = _IdRequest.model_validate(_object(data))
+        channel = channel_of(self.kind, request.id)
+        left = self.gateway.bus.leave(connection, channel)
+        return {"ok": True, "channel": channel.name, "subscribed": False, "left": left}
+
+    async def _ping(self, connection: SocketIOConnection, data: Any) -> Ack:
+        return gateway_message("pong", {}).envelope()
+
+    async def _get_status(self, connection: SocketIOConnection, data: Any) -> Ack:
+        if self.kind in ID_KINDS:
+            request = _IdRequest.model_validate(_object(data))
+            channel = channel_of(self.kind, request.id)
+        else:
+            channel = Channel(self.kind)
+        message = await self.gateway.state_message(channel)
+        return message.envelope()
+
+    async def _request_logs(self, connection: SocketIOConnection, data: Any) -> Ack:
+        request = _LogsRequest.model_validate(_object(data))
+        message = await self.gateway.logs_message(
+            request.execution_id, request.since, request.limit
+        )
+        return message.envelope()
+
+    async def _control_command(self, connection: SocketIOConnection, data: Any) -> Ack:
+        request = _ControlRequest.model_validate(_object(data))
+        message = await self.gateway.control_message(
+            request.command, request.execution_id, connection.user_id
+        )
+        return message.envelope()
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if isinstance(data, dict):
+        return data
+    if isinstance(data, (str, int)) and not isinstance(data, bool):
+        return {"id": data}  # emit("subscribe", "42") is a common shorthand
+    raise ProtocolError(ErrorCode.INVALID_MESSAGE, "the argument must be an object")
+
+
+def _recovery_fields(auth: dict[str, Any]) -> tuple[int | None, str | None]:
+    since, epoch = auth.get("since"), auth.get("epoch")
+    if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+        return None, None
+    return since, epoch if isinstance(epoch, str) else None
+
+
+def create_server(gateway: Gateway) -> socketio.AsyncServer:
+    settings = gateway.settings
+    origins: str | list[str] = settings.cors_origins
+    if "*" in settings.cors_origins:
+        origins = "*"
+    server = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=origins,
+        max_http_buffer_size=settings.max_message_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+    for kind in (ChannelKind.MONITOR, ChannelKind.SYSTEM, *ID_KINDS):
+        server.register_namespace(GatewayNamespace(kind, gateway))
+    return server

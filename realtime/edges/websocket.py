@@ -1,0 +1,418 @@
+"""The plain WebSocket edge: the platform's JSON protocol on ``/ws/...``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from realtime.auth import ANONYMOUS, Identity, token_from_scope
+from realtime.edges.outbox import CloseFrame, Outbox
+from realtime.gateway import WEBSOCKET, Gateway
+from realtime.protocol import client as msg
+from realtime.protocol.channels import (
+    MONITOR,
+    SYSTEM,
+    Channel,
+    ChannelKind,
+    channel_of,
+    parse_channel,
+)
+from realtime.protocol.envelope import Message, error_message, gateway_message
+from realtime.protocol.errors import CloseCode, ErrorCode, ProtocolError
+from realtime.protocol.filters import EventFilter
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+# What an unauthenticated connection may still say while it has time to log in.
+_BEFORE_AUTH = (msg.Ping, msg.Auth)
+
+
+class WebSocketConnection:
+    """One plain WebSocket client; a :class:`~realtime.bus.subscription.Subscriber`."""
+
+    def __init__(
+        self, websocket: WebSocket, gateway: Gateway, channel: Channel
+    ) -> None:
+        settings = gateway.settings
+        self.websocket = websocket
+        self.gateway = gateway
+        self.channel = channel
+        self.identity: Identity | None = None
+        self.events = EventFilter()
+        self.outbox = Outbox(
+            settings.max_queue_messages,
+            settings.max_queue_bytes,
+            overflow_code=CloseCode.TOO_SLOW,
+        )
+        self.client = _peer(websocket)
+        self._since: int | None = None
+        self._epoch: str | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.identity.user_id if self.identity else None
+
+    # -- Subscriber -----------------------------------------------------------
+
+    def send(self, message: Message) -> None:
+        if self.outbox.put(message.json):
+            return
+        closing = self.outbox.closing
+        if closing is not None and closing.code == CloseCode.TOO_SLOW:
+            # Cut loose now so the bus stops offering it more.
+            self.gateway.bus.detach(self)
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write(), name=f"ws-writer {self.client}")
+        try:
+            await self._converse()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.gateway.bus.detach(self)
+            if self.outbox.closing is None:
+                self.outbox.close(1000)
+            with contextlib.suppress(asyncio.TimeoutError, WebSocketDisconnect):
+                await asyncio.wait_for(writer, timeout=5)
+            writer.cancel()
+
+    async def _write(self) -> None:
+        websocket = self.websocket
+        try:
+            while True:
+                frame = await self.outbox.get()
+                if isinstance(frame, CloseFrame):
+                    if websocket.client_state is WebSocketState.CONNECTED:
+                        await websocket.close(frame.code, frame.reason)
+                    return
+                await websocket.send_text(frame)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            # The peer went away mid-send; the reader sees the disconnect.
+            return
+
+    def _say(self, message: Message) -> None:
+        self.outbox.put(message.json)
+
+    def _error(self, code: ErrorCode, detail: str) -> None:
+        self._say(error_message(code, detail, channel=self.channel.name))
+
+    def _close(self, code: CloseCode, reason: str) -> None:
+        self.outbox.close(code, reason)
+
+    # -- the conversation -----------------------------------------------------
+
+    async def _converse(self) -> None:
+        gateway = self.gateway
+        scope = self.websocket.scope
+        token = token_from_scope(scope.get("query_string", b""), self.websocket.headers)
+        since, epoch = self._since, self._epoch = self._recovery_request()
+
+        if not gateway.verifier.required:
+            self.identity = ANONYMOUS
+        elif token is not None:
+            try:
+                self.identity = gateway.verifier.verify(token)
+            except ProtocolError as error:
+                self._refuse(error)
+                return
+
+        if self.identity is None:
+            self._say(self._connection_message(None, None))
+            await self._await_auth()
+            if self.identity is None:
+                return
+        else:
+            await self._enter(since, epoch, greet=True)
+        logger.info(
+            "websocket connected",
+            extra={
+                "client": self.client,
+                "channel": self.channel.name,
+                "user": self.user_id,
+            },
+        )
+        await self._serve()
+
+    def _recovery_request(self) -> tuple[int | None, str | None]:
+        params = self.websocket.query_params
+        raw_since, epoch = params.get("since"), params.get("epoch")
+        if raw_since is None:
+            return None, None
+        if not raw_since.isdigit() or len(raw_since) > 18:
+            self._error(ErrorCode.INVALID_MESSAGE, "since: a non-negative integer")
+            return None, None
+        return int(raw_since), epoch or None
+
+    def _refuse(self, error: ProtocolError) -> None:
+        logger.info(
+            "websocket refused",
+            extra={"client": self.client, "code": error.code},
+        )
+        self._error(error.code, error.detail)
+        self._close(CloseCode.UNAUTHORIZED, error.code)
+
+    async def _await_auth(self) -> None:
+        deadline = time.monotonic() + self.gateway.settings.auth_timeout
+        while self.identity is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._error(ErrorCode.UNAUTHORIZED, "no token within the time allowed")
+                self._close(CloseCode.UNAUTHORIZED, "auth timeout")
+                return
+            try:
+                frame = await asyncio.wait_for(self._receive(), timeout=remaining)
+            except TimeoutError:
+                continue
+            parsed = self._parse(frame)
+            if parsed is None:
+                continue
+            if not isinstance(parsed, _BEFORE_AUTH):
+                self._error(ErrorCode.UNAUTHORIZED, "authenticate first")
+                continue
+            if isinstance(parsed, msg.Ping):
+                self._say(gateway_message("pong", {}, channel=self.channel.name))
+                continue
+            try:
+                self.identity = self.gateway.verifier.verify(parsed.token)
+            except ProtocolError as error:
+                self._refuse(error)
+                return
+            self._say(self._authenticated_message())
+            await self._enter(self._since, self._epoch, greet=False)
+
+    async def _receive(self) -> str | bytes:
+        """The next frame; a frame too big queues a close and ends the reading."""
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        frame: str | bytes = message.get("text") or message.get("bytes") or b""
+        limit = self.gateway.settings.max_message_bytes
+        size = len(frame)
+        if size > limit or (
+            isinstance(frame, str) and 4 * size > limit and len(frame.encode()) > limit
+        ):
+            self._close(CloseCode.MESSAGE_TOO_BIG, "frame too big")
+            raise WebSocketDisconnect(CloseCode.MESSAGE_TOO_BIG)
+        return frame
+
+    def _parse(self, frame: str | bytes) -> msg.ClientMessage | None:
+        try:
+            return msg.parse_frame(frame)
+        except ProtocolError as error:
+            logger.debug("bad frame: %s", error.detail, extra={"client": self.client})
+            self._error(error.code, error.detail)
+            return None
+
+    async def _enter(
+        self, since: int | None, epoch: str | None, *, greet: bool
+    ) -> None:
+        """Follow the path's channel: greet, catch up, then go live."""
+        bus = self.gateway.bus
+        join = await bus.join(self, self.channel, since=since, epoch=epoch)
+        if greet:
+            self._say(self._connection_message(join.offset, join.epoch))
+        bus.attach(self)
+        if self.channel == MONITOR:
+            self._say(self.gateway.status_message())
+
+        def report_recovery() -> None:
+            if join.recovered is not None:
+                self._say(
+                    gateway_message(
+                        "recovery",
+                        {
+                            "recovered": join.recovered,
+                            "offset": join.offset,
+                            "epoch": join.epoch,
+                        },
+                        channel=self.channel.name,
+                    )
+                )
+
+        bus.activate(join, report_recovery)
+
+    def _connection_message(self, offset: int | None, epoch: str | None) -> Message:
+        identity = self.identity or ANONYMOUS
+        data: dict[str, Any] = {
+            "status": "healthy",
+            "channel": self.channel.name,
+            "authenticated": identity.authenticated,
+            "user_id": identity.user_id,
+            "epoch": epoch,
+            "offset": offset,
+        }
+        if self.channel.id is not None:
+            data[f"{self.channel.kind.value}_id"] = self.channel.id
+        return gateway_message(
+            "connection",
+            data,
+            channel=self.channel.name,
+            message=f"connected to {self.channel.name}",
+        )
+
+    def _authenticated_message(self) -> Message:
+        identity = self.identity or ANONYMOUS
+        return gateway_message(
+            "authenticated",
+            {"authenticated": identity.authenticated, "user_id": identity.user_id},
+            channel=self.channel.name,
+        )
+
+    async def _serve(self) -> None:
+        while self.outbox.closing is None:
+            frame = await self._receive()
+            parsed = self._parse(frame)
+            if parsed is not None:
+                await self._handle(parsed)
+
+    async def _handle(self, parsed: msg.ClientMessage) -> None:
+        gateway = self.gateway
+        here = self.channel.name
+        logger.debug(
+            "received %s", type(parsed).__name__, extra={"client": self.client}
+        )
+        match parsed:
+            case msg.Ping():
+                self._say(gateway_message("pong", {}, channel=here))
+            case msg.Auth(token=token):
+                try:
+                    identity = gateway.verifier.verify(token)
+                except ProtocolError as error:
+                    self._refuse(error)
+                    return
+                if identity.user_id != self.user_id:
+                    self._refuse(
+                        ProtocolError(
+                            ErrorCode.UNAUTHORIZED, "a connection cannot change user"
+                        )
+                    )
+                    return
+                self._say(self._authenticated_message())
+            case msg.Subscribe(events=events):
+                self.events = EventFilter(events or ())
+                self._say(
+                    gateway_message(
+                        "subscribed",
+                        {"channel": here, "events": list(self.events.events)},
+                        channel=here,
+                    )
+                )
+            case msg.GetStatus(channel=name):
+                await self._get_status(name)
+            case msg.SubscribeExecution(type=kind, execution_id=execution_id):
+                channel = Channel(ChannelKind.EXECUTION, execution_id)
+                await self._follow(channel, follow=kind == "subscribe_execution")
+            case msg.SubscribeChannel(type=kind, channel=name):
+                try:
+                    channel = parse_channel(name)
+                except ProtocolError as error:
+                    self._error(error.code, error.detail)
+                    return
+                await self._follow(channel, follow=kind == "subscribe_channel")
+            case msg.ControlCommand(command=command, execution_id=execution_id):
+                self._say(
+                    await gateway.control_message(command, execution_id, self.user_id)
+                )
+            case msg.RequestLogs(execution_id=execution_id, since=since, limit=limit):
+                self._say(await gateway.logs_message(execution_id, since, limit))
+
+    async def _get_status(self, name: str | None) -> None:
+        if name is None:
+            channel = self.channel
+        else:
+            try:
+                channel = parse_channel(name)
+            except ProtocolError as error:
+                self._error(error.code, error.detail)
+                return
+            if not self.gateway.may_read(self.user_id, channel):
+                self._error(ErrorCode.FORBIDDEN, f"{channel.name} is not yours to read")
+                return
+        self._say(await self.gateway.state_message(channel))
+
+    async def _follow(self, channel: Channel, *, follow: bool) -> None:
+        bus = self.gateway.bus
+        name = channel.name
+        if not follow:
+            bus.leave(self, channel)
+            self._say(gateway_message("unsubscribed", {"channel": name}, channel=name))
+            return
+        if not self.gateway.may_read(self.user_id, channel):
+            self._error(ErrorCode.FORBIDDEN, f"{name} is not yours to read")
+            return
+        subscribed = gateway_message("subscribed", {"channel": name}, channel=name)
+        # system and the user's own channel reach this connection already.
+        automatic = channel == SYSTEM or channel.kind is ChannelKind.USER
+        if automatic or name in bus.channels_of(self):
+            self._say(subscribed)
+            return
+        join = await bus.join(self, channel)
+        self._say(subscribed)
+        bus.activate(join)
+
+
+def _peer(websocket: WebSocket) -> str:
+    client = websocket.client
+    return f"{client.host}:{client.port}" if client else "unknown"
+
+
+async def _serve(
+    websocket: WebSocket, kind: ChannelKind, channel_id: str | None
+) -> None:
+    gateway: Gateway = websocket.app.state.gateway
+    await websocket.accept()
+    try:
+        channel = channel_of(kind, channel_id)
+    except ProtocolError as error:
+        await websocket.send_text(error_message(error.code, error.detail).json)
+        await websocket.close(CloseCode.INVALID_CHANNEL, error.code)
+        return
+    connection = WebSocketConnection(websocket, gateway, channel)
+    gateway.connected(WEBSOCKET, channel.namespace)
+    try:
+        await connection.run()
+    finally:
+        gateway.disconnected(WEBSOCKET, channel.namespace)
+        logger.info(
+            "websocket disconnected",
+            extra={
+                "client": connection.client,
+                "channel": channel.name,
+                "user": connection.user_id,
+            },
+        )
+
+
+@router.websocket("/ws/monitor")
+async def monitor_endpoint(websocket: WebSocket) -> None:
+    await _serve(websocket, ChannelKind.MONITOR, None)
+
+
+@router.websocket("/ws/system")
+async def system_endpoint(websocket: WebSocket) -> None:
+    await _serve(websocket, ChannelKind.SYSTEM, None)
+
+
+@router.websocket("/ws/pipeline/{channel_id}")
+async def pipeline_endpoint(websocket: WebSocket, channel_id: str) -> None:
+    await _serve(websocket, ChannelKind.PIPELINE, channel_id)
+
+
+@router.websocket("/ws/execution/{channel_id}")
+async def execution_endpoint(websocket: WebSocket, channel_id: str) -> None:
+    await _serve(websocket, ChannelKind.EXECUTION, channel_id)
+
+
+@router.websocket("/ws/project/{channel_id}")
+async def project_endpoint(websocket: WebSocket, channel_id: str) -> None:
+    await _serve(websocket, ChannelKind.PROJECT, channel_id)

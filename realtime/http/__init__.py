@@ -1,0 +1,1 @@
+"""HTTP endpoints: publishing, health and errors."""

@@ -1,0 +1,1 @@
+"""The wire protocol: channels, envelopes, client messages and errors; no network."""
