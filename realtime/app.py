@@ -34,8 +34,14 @@ PAGE_DIR = Path(__file__).parent / "web" / "dist"
 def create_backend(settings: Settings) -> Backend:
     if settings.redis_url:
         from realtime.bus.redis import RedisBackend
+        from realtime.bus.redis_scripts import Limits
 
-        return RedisBackend(settings)
+        limits = Limits(
+            settings.history_size, settings.history_ttl, settings.idempotency_ttl
+        )
+        return RedisBackend(
+            settings.redis_url, prefix=settings.redis_prefix, limits=limits
+        )
     return MemoryBackend(
         history_size=settings.history_size,
         history_ttl=settings.history_ttl,

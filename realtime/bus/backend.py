@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -17,6 +17,7 @@ from realtime.protocol.envelope import Message
 from realtime.protocol.publication import PublishItem
 
 Deliver = Callable[[Message], None]
+Resync = Callable[[], Awaitable[None]]
 
 
 def new_epoch() -> str:
@@ -61,8 +62,12 @@ class Backend(abc.ABC):
     name: ClassVar[str]
 
     @abc.abstractmethod
-    async def start(self, deliver: Deliver) -> None:
-        """Begin handing every published message to ``deliver``."""
+    async def start(self, deliver: Deliver, resync: Resync | None = None) -> None:
+        """Begin handing every published message to ``deliver``.
+
+        A backend that can miss messages (a dropped connection) awaits
+        ``resync`` once it is back, before delivering anything newer.
+        """
 
     @abc.abstractmethod
     async def stop(self) -> None: ...

@@ -65,7 +65,7 @@ class Bus:
         self._registry = _Registry()
 
     async def start(self) -> None:
-        await self.backend.start(self._dispatch)
+        await self.backend.start(self._dispatch, self._resync)
 
     async def stop(self) -> None:
         await self.backend.stop()
@@ -194,6 +194,33 @@ class Bus:
         followers.pop(subscriber, None)
         if not followers:
             del self._registry.by_channel[name]
+
+    async def _resync(self) -> None:
+        """Deliver, from history, what the backend may have missed while away.
+
+        Subscriptions drop what they already have, so re-reading a little
+        too much is harmless; reading too little is what this prevents.
+        """
+        for name, followers in list(self._registry.by_channel.items()):
+            live = [s for s in followers.values() if s.pending is None]
+            if not live:
+                continue
+            current = await self.backend.read(name)
+            if all(s.epoch == current.epoch for s in live):
+                since = min(s.offset for s in live)
+            else:
+                since = 0  # the history started again: all of it is new
+            page = await self.backend.read(name, since)
+            if not page.complete:
+                logger.warning(
+                    "history no longer reaches back to what subscribers missed",
+                    extra={"channel": name, "since": since},
+                )
+            # Only the subscriptions: a connection that merely receives
+            # ``system`` keeps no offset to tell old from new.
+            for message in page.messages:
+                for subscription in list(followers.values()):
+                    subscription.offer(message)
 
     # -- delivery -----------------------------------------------------------
 

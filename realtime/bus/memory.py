@@ -7,7 +7,14 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from realtime.bus.backend import Backend, Deliver, Page, PublishResult, new_epoch
+from realtime.bus.backend import (
+    Backend,
+    Deliver,
+    Page,
+    PublishResult,
+    Resync,
+    new_epoch,
+)
 from realtime.protocol.envelope import Message
 from realtime.protocol.publication import PublishItem
 
@@ -43,7 +50,7 @@ class MemoryBackend(Backend):
         self._deliver: Deliver | None = None
         self._last_sweep = time.monotonic()
 
-    async def start(self, deliver: Deliver) -> None:
+    async def start(self, deliver: Deliver, resync: Resync | None = None) -> None:
         self._deliver = deliver
 
     async def stop(self) -> None:

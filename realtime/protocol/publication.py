@@ -144,9 +144,12 @@ def parse_publications(raw: object) -> list[list[PublishItem]]:
     return parsed
 
 
-def check_encodable(data: dict[str, Any]) -> None:
-    """Raise ``invalid_data`` for data JSON cannot carry (Python callers)."""
+def encoded_size(data: dict[str, Any]) -> int:
+    """The size of ``data`` as JSON; ``invalid_data`` if JSON cannot carry it.
+
+    Python callers can hand over anything; HTTP bodies were JSON already.
+    """
     try:
-        orjson.dumps(data)
+        return len(orjson.dumps(data))
     except TypeError as error:
         raise ProtocolError(ErrorCode.INVALID_DATA, str(error)) from None
