@@ -12,6 +12,7 @@ from engineio import packet as eio_packet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from realtime.auth import Identity, token_from_scope
+from realtime.bus.backend import BackendUnavailable
 from realtime.gateway import SOCKETIO, Gateway
 from realtime.protocol.channels import (
     ID_KINDS,
@@ -137,6 +138,9 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await handler(connection, data)
         except ProtocolError as error:
             return {"ok": False, "error": error.code.value, "detail": error.detail}
+        except BackendUnavailable as error:
+            code = ErrorCode.BACKEND_UNAVAILABLE.value
+            return {"ok": False, "error": code, "detail": str(error)}
         except ValidationError as error:
             return {
                 "ok": False,
@@ -225,6 +229,8 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 )
         except ProtocolError as error:
             connection.send(error_message(error.code, error.detail))
+        except BackendUnavailable as error:
+            connection.send(error_message(ErrorCode.BACKEND_UNAVAILABLE, str(error)))
         except ValidationError as error:
             connection.send(
                 error_message(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from realtime.auth import ANONYMOUS, Identity, token_from_scope
+from realtime.bus.backend import BackendUnavailable
 from realtime.edges.outbox import CloseFrame, Outbox
 from realtime.gateway import WEBSOCKET, Gateway
 from realtime.protocol import client as msg
@@ -78,6 +79,10 @@ class WebSocketConnection:
             await self._converse()
         except WebSocketDisconnect:
             pass
+        except BackendUnavailable as error:
+            logger.warning("websocket closed: %s", error, extra={"client": self.client})
+            self._error(ErrorCode.BACKEND_UNAVAILABLE, str(error))
+            self._close(CloseCode.TRY_AGAIN_LATER, ErrorCode.BACKEND_UNAVAILABLE)
         finally:
             self.gateway.bus.detach(self)
             if self.outbox.closing is None:
@@ -272,8 +277,13 @@ class WebSocketConnection:
         while self.outbox.closing is None:
             frame = await self._receive()
             parsed = self._parse(frame)
-            if parsed is not None:
+            if parsed is None:
+                continue
+            try:
                 await self._handle(parsed)
+            except BackendUnavailable as error:
+                # One answer fails; the connection and its live feed go on.
+                self._error(ErrorCode.BACKEND_UNAVAILABLE, str(error))
 
     async def _handle(self, parsed: msg.ClientMessage) -> None:
         gateway = self.gateway

@@ -9,6 +9,7 @@ code meaning                   should the client reconnect?
 ==== ========================= ==================================================
 1009 frame too big             yes, after fixing what it sends
 1012 server restarting         yes, to another process, recovering from its offset
+1013 backend unavailable       yes, after a while (another process may have it)
 4400 invalid channel           no: the path names no channel
 4401 unauthorized              only with a new token
 4403 forbidden                 no: the token may not read this channel
@@ -42,6 +43,7 @@ class ErrorCode(StrEnum):
 class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009
     SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
     INVALID_CHANNEL = 4400
     UNAUTHORIZED = 4401
     FORBIDDEN = 4403
