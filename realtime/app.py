@@ -40,7 +40,10 @@ def create_backend(settings: Settings) -> Backend:
             settings.history_size, settings.history_ttl, settings.idempotency_ttl
         )
         return RedisBackend(
-            settings.redis_url, prefix=settings.redis_prefix, limits=limits
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            limits=limits,
+            keepalive=settings.redis_keepalive,
         )
     return MemoryBackend(
         history_size=settings.history_size,

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REALTIME_REDIS_URL", "REDIS_URL")
     )
     redis_prefix: str = Field(default="realtime", min_length=1, max_length=64)
+    # How often the pub/sub listener pings; three silent periods mean a dead link.
+    redis_keepalive: float = Field(default=5.0, gt=0, le=300)
 
     api_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None
@@ -81,7 +83,7 @@ class Settings(BaseSettings):
             raise ValueError("the 'none' algorithm would accept unsigned tokens")
         return value
 
-    @field_validator("redis_url", "control_url", mode="before")
+    @field_validator("redis_url", "control_url", "api_key", "jwt_secret", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

@@ -167,8 +167,9 @@ class RedisBackend(Backend):
             except (RedisError, OSError, TimeoutError) as error:
                 self._connected = False
                 logger.warning(
-                    "redis listener lost (%s); retrying in %.1fs",
+                    "redis listener lost (%s: %s); retrying in %.1fs",
                     type(error).__name__,
+                    error,
                     backoff,
                 )
             except Exception:

@@ -55,6 +55,10 @@ class GatewayProcess:
         return self._process.pid
 
     def start(self, timeout: float = 20) -> GatewayProcess:
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> GatewayProcess:
+        """Start the process without waiting for it to listen."""
         args = [sys.executable, "-m", "realtime", self.command]
         args += ["--host", "127.0.0.1", "--port", str(self.port or 0)]
         self._ready.clear()
@@ -65,7 +69,11 @@ class GatewayProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        threading.Thread(target=self._drain, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+        return self
+
+    def wait_ready(self, timeout: float = 20) -> GatewayProcess:
         if not self._ready.wait(timeout * TIMEOUT_FACTOR):
             self.stop()
             raise RuntimeError("gateway did not start:\n" + self.log)
@@ -74,12 +82,18 @@ class GatewayProcess:
     def _drain(self) -> None:
         assert self._process is not None
         assert self._process.stdout is not None
-        for line in self._process.stdout:
-            self.output.append(line)
-            match = _LISTENING.search(line)
-            if match:
-                self.port = int(match.group(1))
-                self._ready.set()
+        with self._process.stdout as lines:
+            for line in lines:
+                self.output.append(line)
+                match = _LISTENING.search(line)
+                if match:
+                    self.port = int(match.group(1))
+                    self._ready.set()
+
+    @property
+    def returncode(self) -> int | None:
+        assert self._process is not None
+        return self._process.poll()
 
     @property
     def log(self) -> str:
@@ -99,15 +113,19 @@ class GatewayProcess:
             return process.returncode if process else None
         process.send_signal(signal.SIGTERM)
         try:
-            return process.wait(timeout * TIMEOUT_FACTOR)
+            code = process.wait(timeout * TIMEOUT_FACTOR)
         except subprocess.TimeoutExpired:
             process.kill()
-            return process.wait()
+            code = process.wait()
+        self._drainer.join(5)
+        return code
 
     def kill(self) -> None:
+        """SIGKILL: the process dies mid-work, as in a crash."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
+            self._drainer.join(5)
 
     def __enter__(self) -> GatewayProcess:
         return self.start()
@@ -181,6 +199,10 @@ class RedisProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+    def signal(self, signum: int) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signum)
 
     def restart(self) -> None:
         self.stop()
