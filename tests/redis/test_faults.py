@@ -141,7 +141,7 @@ async def test_a_silent_redis_link_is_replaced(
 
 
 async def test_clients_of_a_killed_process_recover_on_another(cluster: Cluster) -> None:
-    """SIGKILL one process mid-stream: its clients recover elsewhere, missing nothing."""
+    """SIGKILL one process mid-stream: its clients recover elsewhere, lose nothing."""
     a, b = cluster(2)
     channel = _channel()
     ws, sio = WebSocketFollower(channel), SocketIOFollower(channel)
