@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from realtime.gateway import Gateway
 from realtime.http import health, publish
 from realtime.http.errors import install_error_handlers
 from realtime.monitor import MetricsReporter
+from realtime.protocol.publication import parse_publications
 from realtime.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -78,6 +81,17 @@ def _warn_about_openness(settings: Settings) -> None:
         logger.warning("REALTIME_API_KEY is not set: only loopback callers may publish")
 
 
+def _start_demo(gateway: Gateway) -> asyncio.Task[None]:
+    from realtime.demo import run_demo
+
+    async def publish(body: dict[str, Any]) -> object:
+        items = [item for batch in parse_publications(body) for item in batch]
+        return await gateway.bus.publish(items)
+
+    logger.info("publishing simulated pipeline runs")
+    return asyncio.create_task(run_demo(publish), name="demo")
+
+
 def create_app(settings: Settings | None = None) -> Any:
     """The gateway as one ASGI application."""
     settings = settings or Settings()
@@ -89,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Any:
         _warn_about_openness(settings)
         await gateway.bus.start()
         reporter.start()
+        demo = _start_demo(gateway) if settings.demo else None
         logger.info(
             "gateway started",
             extra={"backend": gateway.bus.backend.name, "version": __version__},
@@ -96,6 +111,10 @@ def create_app(settings: Settings | None = None) -> Any:
         try:
             yield
         finally:
+            if demo is not None:
+                demo.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await demo
             await reporter.stop()
             if gateway.control is not None:
                 await gateway.control.close()
