@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from realtime import __version__
 from realtime.auth import TokenVerifier
+from realtime.authz import Authorizer
 from realtime.bus.backend import Backend
 from realtime.bus.bus import Bus
 from realtime.bus.memory import MemoryBackend
@@ -23,9 +24,10 @@ from realtime.control import ControlForwarder
 from realtime.edges import websocket
 from realtime.edges.socketio import create_server
 from realtime.gateway import Gateway
-from realtime.http import health, publish
+from realtime.http import health, metrics, publish
 from realtime.http.errors import install_error_handlers
 from realtime.monitor import MetricsReporter
+from realtime.origins import OriginPolicy
 from realtime.protocol.publication import parse_publications
 from realtime.settings import Settings
 
@@ -63,10 +65,17 @@ def create_gateway(settings: Settings) -> Gateway:
         if settings.control_url
         else None
     )
+    authorizer = Authorizer(
+        settings.authz_url,
+        api_key=api_key,
+        cache_ttl=settings.authz_cache_ttl,
+        timeout=settings.authz_timeout,
+    )
     return Gateway(
         settings=settings,
         bus=Bus(create_backend(settings)),
         verifier=TokenVerifier(secret, settings.jwt_algorithms),
+        authorizer=authorizer,
         control=control,
     )
 
@@ -116,8 +125,7 @@ def create_app(settings: Settings | None = None) -> Any:
                 with contextlib.suppress(asyncio.CancelledError):
                     await demo
             await reporter.stop()
-            if gateway.control is not None:
-                await gateway.control.close()
+            await gateway.close()
             await gateway.bus.stop()
             logger.info("gateway stopped")
 
@@ -130,9 +138,11 @@ def create_app(settings: Settings | None = None) -> Any:
         redoc_url=None,
     )
     api.state.gateway = gateway
+    api.state.origins = OriginPolicy(settings.cors_origins)
     install_error_handlers(api)
     api.include_router(publish.router)
     api.include_router(health.router)
+    api.include_router(metrics.router)
     api.include_router(websocket.router)
     if (PAGE_DIR / "index.html").is_file():
         api.mount("/", StaticFiles(directory=PAGE_DIR, html=True), name="page")

@@ -35,23 +35,12 @@ def _port(value: str) -> int:
     return port
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """What the gateway asks of uvicorn, wherever it is started from."""
-    return {
-        "ws_max_size": settings.max_message_bytes,
-        "ws_per_message_deflate": False,
-        "proxy_headers": True,
-        "forwarded_allow_ips": settings.trusted_proxies,
-        "log_config": None,
-        "lifespan": "on",
-        "timeout_graceful_shutdown": 10,
-    }
-
-
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from realtime.logs import configure_logging
+    from realtime.server import serve as run_server
+    from realtime.server import uvicorn_options
 
     settings = _settings()
     host = args.host or settings.host
@@ -59,14 +48,20 @@ def serve(args: argparse.Namespace) -> None:
     if port is None:
         port = _port(os.environ["PORT"]) if os.environ.get("PORT") else settings.port
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(
-        "realtime.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        **uvicorn_options(settings),
-    )
+    if args.workers and args.workers > 1:
+        if not settings.redis_url:
+            sys.exit("several workers share nothing without REALTIME_REDIS_URL")
+        # uvicorn runs the workers itself; each exits without a drain.
+        uvicorn.run(
+            "realtime.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            **uvicorn_options(settings),
+        )
+    else:
+        run_server(settings, host, port)
 
 
 def token(args: argparse.Namespace) -> None:

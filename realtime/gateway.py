@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from realtime.auth import TokenVerifier
+from realtime.auth import Identity, TokenVerifier
+from realtime.authz import Authorizer
 from realtime.bus.bus import Bus
 from realtime.control import ControlForwarder
+from realtime.metrics import Metrics
 from realtime.protocol.channels import Channel, ChannelKind
 from realtime.protocol.envelope import Message, error_message, gateway_message
-from realtime.protocol.errors import ErrorCode
+from realtime.protocol.errors import ErrorCode, ProtocolError
 from realtime.settings import Settings
 
 # Transport labels: Socket.IO clients and plain WebSocket clients.
 SOCKETIO = "socketio"
 WEBSOCKET = "websocket"
+
+logger = logging.getLogger(__name__)
+
+
+class Drainable(Protocol):
+    """A connection that can be told to finish sending and go."""
+
+    async def drain(self) -> None: ...
 
 
 @dataclass
@@ -24,11 +37,33 @@ class Gateway:
     settings: Settings
     bus: Bus
     verifier: TokenVerifier
+    authorizer: Authorizer = field(default_factory=Authorizer)
     control: ControlForwarder | None = None
     started_at: float = field(default_factory=time.time)
     connections: Counter[tuple[str, str]] = field(default_factory=Counter)
+    users: Counter[str] = field(default_factory=Counter)
+    open_connections: set[Drainable] = field(default_factory=set)
+    draining: bool = False
+    metrics: Metrics = field(init=False)
 
-    # -- connection counts ---------------------------------------------------
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self._live_figures)
+        self.bus.hooks.append(self.metrics.on_dispatch)
+
+    def _live_figures(self) -> dict[str, object]:
+        return {
+            "connections": dict(self.connections),
+            "subscriptions": self.bus.subscription_count,
+            "channels": self.bus.channel_count,
+            "backend_up": 1 if self.bus.backend.healthy else 0,
+        }
+
+    async def close(self) -> None:
+        await self.authorizer.close()
+        if self.control is not None:
+            await self.control.close()
+
+    # -- connection counts and limits ----------------------------------------
 
     def connected(self, transport: str, namespace: str) -> None:
         self.connections[transport, namespace] += 1
@@ -37,6 +72,51 @@ class Gateway:
         self.connections[transport, namespace] -= 1
         if self.connections[transport, namespace] <= 0:
             del self.connections[transport, namespace]
+
+    def check_capacity(self) -> None:
+        """Raise ``too_many_connections`` when this process is full or draining."""
+        total = sum(self.connections.values())
+        if self.draining or total >= self.settings.max_connections:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_CONNECTIONS, "this process takes no more connections"
+            )
+
+    def admit_user(self, user_id: str | None) -> None:
+        """Count one more connection of ``user_id``, or refuse it past the limit."""
+        if user_id is None:
+            return
+        if self.users[user_id] >= self.settings.max_connections_per_user:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_CONNECTIONS,
+                "this user has too many connections open",
+            )
+        self.users[user_id] += 1
+
+    def release_user(self, user_id: str | None) -> None:
+        if user_id is None:
+            return
+        self.users[user_id] -= 1
+        if self.users[user_id] <= 0:
+            del self.users[user_id]
+
+    def count_error(self, code: str) -> None:
+        self.metrics.errors.labels(code).inc()
+
+    async def drain(self) -> None:
+        """Tell every connection to go, after sending what it has queued.
+
+        Each gets ``REALTIME_DRAIN_TIMEOUT`` seconds; then it is cut.
+        """
+        self.draining = True
+        if not self.open_connections:
+            return
+        logger.info("draining connections", extra={"count": len(self.open_connections)})
+        drains = [asyncio.ensure_future(c.drain()) for c in list(self.open_connections)]
+        _, pending = await asyncio.wait(drains, timeout=self.settings.drain_timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning("drain timed out", extra={"count": len(pending)})
 
     def connection_totals(self) -> dict[str, int]:
         totals = {SOCKETIO: 0, WEBSOCKET: 0}
@@ -53,12 +133,9 @@ class Gateway:
 
     # -- answers both edges give ---------------------------------------------
 
-    @staticmethod
-    def may_read(user_id: str | None, channel: Channel) -> bool:
-        """Whether a connection of ``user_id`` may follow ``channel``."""
-        if channel.kind is ChannelKind.USER:
-            return user_id is not None and channel.id == user_id
-        return True
+    async def authorize(self, identity: Identity, channel: Channel) -> None:
+        """Raise ``forbidden`` unless ``identity`` may follow ``channel``."""
+        await self.authorizer.check(identity, channel)
 
     def status_message(self) -> Message:
         """``system_status``: what a monitor sees on connect."""

@@ -47,6 +47,24 @@ class Settings(BaseSettings):
     max_queue_messages: int = Field(default=1000, ge=1)
     max_queue_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
+    # Per connection: frames a second a client may send, channels it may follow.
+    max_client_rate: float = Field(default=20.0, gt=0)
+    max_subscriptions: int = Field(default=100, ge=1)
+    # Per process and per user: how many connections are accepted.
+    max_connections: int = Field(default=20000, ge=1)
+    max_connections_per_user: int = Field(default=50, ge=1)
+    # On SIGTERM: how long connections get to send what is queued before closing.
+    drain_timeout: float = Field(default=10.0, ge=0, le=300)
+
+    # Ask the platform whether a user may follow a channel (POST user_id, channel).
+    authz_url: str | None = None
+    authz_cache_ttl: float = Field(default=30.0, ge=0)
+    authz_timeout: float = Field(default=5.0, gt=0)
+
+    # python-socketio's admin UI instrumentation: on only with both set.
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+
     control_url: str | None = None
     control_timeout: float = Field(default=10.0, gt=0)
 
@@ -83,7 +101,16 @@ class Settings(BaseSettings):
             raise ValueError("the 'none' algorithm would accept unsigned tokens")
         return value
 
-    @field_validator("redis_url", "control_url", "api_key", "jwt_secret", mode="before")
+    @field_validator(
+        "redis_url",
+        "control_url",
+        "authz_url",
+        "api_key",
+        "jwt_secret",
+        "admin_username",
+        "admin_password",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

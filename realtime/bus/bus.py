@@ -107,6 +107,10 @@ class Bus:
     def channel_count(self) -> int:
         return len(self._registry.by_channel)
 
+    @property
+    def subscription_count(self) -> int:
+        return sum(len(f) for f in self._registry.by_channel.values())
+
     def channels_of(self, subscriber: Subscriber) -> frozenset[str]:
         return frozenset(self._registry.by_subscriber.get(subscriber, ()))
 

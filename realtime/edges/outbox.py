@@ -29,6 +29,7 @@ class Outbox:
         "_overflow_code",
         "_ready",
         "closing",
+        "dropped",
     )
 
     def __init__(self, max_frames: int, max_bytes: int, overflow_code: int) -> None:
@@ -39,6 +40,7 @@ class Outbox:
         self._overflow_code = overflow_code
         self._ready = asyncio.Event()
         self.closing: CloseFrame | None = None
+        self.dropped = 0
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -54,6 +56,7 @@ class Outbox:
         if len(self._frames) >= self._max_frames or (
             self._bytes + len(frame) > self._max_bytes
         ):
+            self.dropped = len(self._frames)
             self._frames.clear()
             self._bytes = 0
             self.close(self._overflow_code, "too slow: reconnect and recover")

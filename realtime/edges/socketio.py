@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NoReturn
 
 import socketio
 from engineio import packet as eio_packet
@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from realtime.auth import Identity, token_from_scope
 from realtime.bus.backend import BackendUnavailable
+from realtime.edges.limits import RateLimit
 from realtime.gateway import SOCKETIO, Gateway
+from realtime.origins import OriginPolicy
 from realtime.protocol.channels import (
     ID_KINDS,
     MONITOR,
@@ -44,21 +46,41 @@ def _event_packet(namespace: str) -> Callable[[Message], eio_packet.Packet]:
     return encode
 
 
+# How often, in queued packets, a backed-up queue has its bytes added up.
+_BYTES_CHECK_EVERY = 64
+
+
 class SocketIOConnection:
     """One client on one namespace; a :class:`~realtime.bus.subscription.Subscriber`."""
 
-    __slots__ = ("_encode", "_socket", "identity", "namespace", "sid")
+    __slots__ = (
+        "_encode",
+        "_namespace",
+        "_socket",
+        "identity",
+        "namespace",
+        "rate",
+        "sid",
+        "too_slow",
+    )
 
     events = ACCEPT_ALL
 
     def __init__(
-        self, sid: str, namespace: str, identity: Identity, eio_socket: Any
+        self,
+        sid: str,
+        namespace: GatewayNamespace,
+        identity: Identity,
+        eio_socket: Any,
     ) -> None:
         self.sid = sid
-        self.namespace = namespace
+        self.namespace = namespace.namespace
         self.identity = identity
+        self.rate = RateLimit(namespace.gateway.settings.max_client_rate)
+        self.too_slow = False
+        self._namespace = namespace
         self._socket = eio_socket
-        self._encode = _event_packet(namespace)
+        self._encode = _event_packet(self.namespace)
 
     @property
     def user_id(self) -> str | None:
@@ -66,11 +88,32 @@ class SocketIOConnection:
 
     def send(self, message: Message) -> None:
         socket = self._socket
-        if socket.closed:
+        if socket.closed or self.too_slow:
+            return
+        queue = socket.queue
+        if self._backed_up(queue):
+            self.too_slow = True
+            self._namespace.cut_slow(self, queue)
             return
         # Straight onto engine.io's queue for this socket: the same place
         # AsyncServer.emit puts packets, without a task per recipient.
-        socket.queue.put_nowait(message.encoded(self.namespace, self._encode))
+        queue.put_nowait(message.encoded(self.namespace, self._encode))
+
+    def _backed_up(self, queue: asyncio.Queue[Any]) -> bool:
+        settings = self._namespace.gateway.settings
+        size = queue.qsize()
+        if size >= settings.max_queue_messages:
+            return True
+        if size < _BYTES_CHECK_EVERY or size % _BYTES_CHECK_EVERY:
+            return False
+        # engine.io keeps no byte count; add up what waits, now and then.
+        waiting = queue._queue  # type: ignore[attr-defined]
+        queued = sum(len(p.data) for p in waiting if isinstance(p.data, str))
+        return bool(queued >= settings.max_queue_bytes)
+
+    async def drain(self) -> None:
+        """Send what is queued, then close the transport; the client reconnects."""
+        await self._namespace.close_transport(self)
 
 
 class _SubscribeRequest(BaseModel):
@@ -111,7 +154,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.kind = kind
         self.gateway = gateway
         self.connections: dict[str, SocketIOConnection] = {}
-        self._welcomes: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, Callable[[SocketIOConnection, Any], Awaitable[Ack]]]
         self._handlers = {
             "ping": self._ping,
@@ -135,25 +178,61 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return None
         data = args[1] if len(args) > 1 else None
         try:
+            if not connection.rate.allow():
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED, "too many events; slow down"
+                )
             return await handler(connection, data)
         except ProtocolError as error:
-            return {"ok": False, "error": error.code.value, "detail": error.detail}
+            return self._refusal(error.code, error.detail)
         except BackendUnavailable as error:
-            code = ErrorCode.BACKEND_UNAVAILABLE.value
-            return {"ok": False, "error": code, "detail": str(error)}
+            return self._refusal(ErrorCode.BACKEND_UNAVAILABLE, str(error))
         except ValidationError as error:
-            return {
-                "ok": False,
-                "error": ErrorCode.INVALID_MESSAGE.value,
-                "detail": describe_validation_error(error),
-            }
+            detail = describe_validation_error(error)
+            return self._refusal(ErrorCode.INVALID_MESSAGE, detail)
         except Exception:
             logger.exception("socket.io handler failed", extra={"event": event})
-            return {
-                "ok": False,
-                "error": ErrorCode.INTERNAL.value,
-                "detail": "internal",
-            }
+            return self._refusal(ErrorCode.INTERNAL, "internal error")
+
+    def _refusal(self, code: ErrorCode, detail: str) -> Ack:
+        self.gateway.count_error(code)
+        return {"ok": False, "error": code.value, "detail": detail}
+
+    def _refuse_connect(self, sid: str, error: ProtocolError) -> NoReturn:
+        logger.info("socket.io refused", extra={"sid": sid, "code": error.code.value})
+        self.gateway.count_error(error.code)
+        raise socketio.exceptions.ConnectionRefusedError(
+            error.code.value, {"code": error.code.value, "detail": error.detail}
+        ) from None
+
+    def cut_slow(
+        self, connection: SocketIOConnection, queue: asyncio.Queue[Any]
+    ) -> None:
+        """Drop a connection that cannot keep up; it reconnects and recovers."""
+        dropped = queue.qsize()
+        while not queue.empty():
+            queue.get_nowait()
+        self.gateway.bus.detach(connection)
+        metrics = self.gateway.metrics
+        metrics.slow_disconnects.labels(SOCKETIO).inc()
+        metrics.dropped.labels(SOCKETIO).inc(dropped + 1)
+        logger.warning(
+            "socket.io too slow; closing",
+            extra={"sid": connection.sid, "dropped": dropped + 1},
+        )
+        self._spawn(self.close_transport(connection))
+
+    async def close_transport(self, connection: SocketIOConnection) -> None:
+        # Closing engine.io (not a Socket.IO DISCONNECT, after which clients
+        # stay away) makes socket.io-client reconnect, with its offsets.
+        eio_sid = self.server.manager.eio_sid_from_sid(connection.sid, self.namespace)
+        if eio_sid is not None:
+            await self.server.eio.disconnect(eio_sid)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # -- connect and disconnect ------------------------------------------------
 
@@ -163,41 +242,49 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             environ.get("QUERY_STRING", "").encode("latin-1"),
             {"authorization": environ.get("HTTP_AUTHORIZATION", "")},
         )
+        gateway = self.gateway
         try:
-            identity = self.gateway.verifier.verify(token)
+            gateway.check_capacity()
+            identity = gateway.verifier.verify(token)
+            if self.kind is ChannelKind.MONITOR:
+                await gateway.authorize(identity, MONITOR)
         except ProtocolError as error:
-            logger.info(
-                "socket.io refused", extra={"sid": sid, "code": error.code.value}
-            )
-            raise socketio.exceptions.ConnectionRefusedError(
-                error.code.value, {"code": error.code.value, "detail": error.detail}
-            ) from None
+            self._refuse_connect(sid, error)
+        except BackendUnavailable as error:
+            refusal = ProtocolError(ErrorCode.BACKEND_UNAVAILABLE, str(error))
+            self._refuse_connect(sid, refusal)
 
         server = self.server
         eio_sid = server.manager.eio_sid_from_sid(sid, self.namespace)
         eio_socket = server.eio.sockets.get(eio_sid)
         if eio_socket is None:
             return False
-        connection = SocketIOConnection(sid, self.namespace, identity, eio_socket)
+        try:
+            gateway.admit_user(identity.user_id)
+        except ProtocolError as error:
+            self._refuse_connect(sid, error)
+        connection = SocketIOConnection(sid, self, identity, eio_socket)
         self.connections[sid] = connection
-        self.gateway.connected(SOCKETIO, self.namespace)
+        gateway.open_connections.add(connection)
+        gateway.connected(SOCKETIO, self.namespace)
         logger.info(
             "socket.io connected",
             extra={"sid": sid, "namespace": self.namespace, "user": identity.user_id},
         )
         # The CONNECT packet goes out after this handler returns; anything sent
         # before it would reach the client on a namespace it has not joined.
-        task = asyncio.create_task(self._welcome(connection, auth))
-        self._welcomes.add(task)
-        task.add_done_callback(self._welcomes.discard)
+        self._spawn(self._welcome(connection, auth))
         return True
 
     def _disconnect(self, sid: str, reason: object) -> None:
         connection = self.connections.pop(sid, None)
         if connection is None:
             return
-        self.gateway.bus.detach(connection)
-        self.gateway.disconnected(SOCKETIO, self.namespace)
+        gateway = self.gateway
+        gateway.bus.detach(connection)
+        gateway.open_connections.discard(connection)
+        gateway.release_user(connection.user_id)
+        gateway.disconnected(SOCKETIO, self.namespace)
         logger.info(
             "socket.io disconnected",
             extra={"sid": sid, "namespace": self.namespace, "reason": str(reason)},
@@ -264,8 +351,13 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _subscribe(self, connection: SocketIOConnection, data: Any) -> Ack:
         request = _SubscribeRequest.model_validate(_object(data))
         channel = channel_of(self.kind, request.id)
-        if not self.gateway.may_read(connection.user_id, channel):
-            raise ProtocolError(ErrorCode.FORBIDDEN, f"{channel.name} is not yours")
+        await self.gateway.authorize(connection.identity, channel)
+        following = self.gateway.bus.channels_of(connection)
+        limit = self.gateway.settings.max_subscriptions
+        if channel.name not in following and len(following) >= limit:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_SUBSCRIPTIONS, f"at most {limit} channels"
+            )
         events = EventFilter(request.events or ())
         return await self._join(
             connection, channel, request.since, request.epoch, events
@@ -321,16 +413,21 @@ def _recovery_fields(auth: dict[str, Any]) -> tuple[int | None, str | None]:
 
 def create_server(gateway: Gateway) -> socketio.AsyncServer:
     settings = gateway.settings
-    origins: str | list[str] = settings.cors_origins
-    if "*" in settings.cors_origins:
-        origins = "*"
     server = socketio.AsyncServer(
         async_mode="asgi",
-        cors_allowed_origins=origins,
+        cors_allowed_origins=OriginPolicy(settings.cors_origins).for_engineio,
         max_http_buffer_size=settings.max_message_bytes,
         logger=False,
         engineio_logger=False,
     )
     for kind in (ChannelKind.MONITOR, ChannelKind.SYSTEM, *ID_KINDS):
         server.register_namespace(GatewayNamespace(kind, gateway))
+    if settings.admin_username and settings.admin_password:
+        server.instrument(
+            auth={
+                "username": settings.admin_username,
+                "password": settings.admin_password.get_secret_value(),
+            }
+        )
+        logger.info("socket.io admin UI instrumentation is on")
     return server

@@ -13,8 +13,10 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from realtime.auth import ANONYMOUS, Identity, token_from_scope
 from realtime.bus.backend import BackendUnavailable
+from realtime.edges.limits import RateLimit
 from realtime.edges.outbox import CloseFrame, Outbox
 from realtime.gateway import WEBSOCKET, Gateway
+from realtime.origins import OriginPolicy
 from realtime.protocol import client as msg
 from realtime.protocol.channels import (
     MONITOR,
@@ -56,6 +58,10 @@ class WebSocketConnection:
         self.client = _peer(websocket)
         self._since: int | None = None
         self._epoch: str | None = None
+        self._rate = RateLimit(settings.max_client_rate)
+        self._rate_warned_at = 0.0
+        self._admitted: str | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def user_id(self) -> str | None:
@@ -70,11 +76,26 @@ class WebSocketConnection:
         if closing is not None and closing.code == CloseCode.TOO_SLOW:
             # Cut loose now so the bus stops offering it more.
             self.gateway.bus.detach(self)
+            metrics = self.gateway.metrics
+            metrics.slow_disconnects.labels(WEBSOCKET).inc()
+            metrics.dropped.labels(WEBSOCKET).inc(self.outbox.dropped + 1)
+            logger.warning(
+                "websocket too slow; closing",
+                extra={"client": self.client, "dropped": self.outbox.dropped + 1},
+            )
+
+    async def drain(self) -> None:
+        """Send what is queued, then close 1012 so the client reconnects elsewhere."""
+        self.outbox.close(CloseCode.SERVICE_RESTART, "server restarting")
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
 
     # -- lifecycle ------------------------------------------------------------
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write(), name=f"ws-writer {self.client}")
+        self._writer = writer
+        self.gateway.open_connections.add(self)
         try:
             await self._converse()
         except WebSocketDisconnect:
@@ -84,7 +105,9 @@ class WebSocketConnection:
             self._error(ErrorCode.BACKEND_UNAVAILABLE, str(error))
             self._close(CloseCode.TRY_AGAIN_LATER, ErrorCode.BACKEND_UNAVAILABLE)
         finally:
+            self.gateway.open_connections.discard(self)
             self.gateway.bus.detach(self)
+            self.gateway.release_user(self._admitted)
             if self.outbox.closing is None:
                 self.outbox.close(1000)
             with contextlib.suppress(asyncio.TimeoutError, WebSocketDisconnect):
@@ -109,6 +132,7 @@ class WebSocketConnection:
         self.outbox.put(message.json)
 
     def _error(self, code: ErrorCode, detail: str) -> None:
+        self.gateway.count_error(code)
         self._say(error_message(code, detail, channel=self.channel.name))
 
     def _close(self, code: CloseCode, reason: str) -> None:
@@ -130,6 +154,8 @@ class WebSocketConnection:
             except ProtocolError as error:
                 self._refuse(error)
                 return
+        if self.identity is not None and not await self._admit(self.identity):
+            return
 
         if self.identity is None:
             self._say(self._connection_message(None, None))
@@ -158,13 +184,40 @@ class WebSocketConnection:
             return None, None
         return int(raw_since), epoch or None
 
-    def _refuse(self, error: ProtocolError) -> None:
+    def _refuse(
+        self, error: ProtocolError, close: CloseCode = CloseCode.UNAUTHORIZED
+    ) -> None:
         logger.info(
             "websocket refused",
             extra={"client": self.client, "code": error.code},
         )
         self._error(error.code, error.detail)
-        self._close(CloseCode.UNAUTHORIZED, error.code)
+        self._close(close, error.code)
+
+    async def _admit(self, identity: Identity) -> bool:
+        """Count the user's connection and check the path's channel is theirs."""
+        try:
+            self.gateway.admit_user(identity.user_id)
+        except ProtocolError as error:
+            self._refuse(error, CloseCode.TOO_MANY_CONNECTIONS)
+            return False
+        self._admitted = identity.user_id
+        try:
+            await self.gateway.authorize(identity, self.channel)
+        except ProtocolError as error:
+            self._refuse(error, CloseCode.FORBIDDEN)
+            return False
+        return True
+
+    def _allowed_now(self) -> bool:
+        """Whether the client is within its frame rate; warns once a second if not."""
+        if self._rate.allow():
+            return True
+        now = time.monotonic()
+        if now - self._rate_warned_at >= 1:
+            self._rate_warned_at = now
+            self._error(ErrorCode.RATE_LIMITED, "too many messages; slow down")
+        return False
 
     async def _await_auth(self) -> None:
         deadline = time.monotonic() + self.gateway.settings.auth_timeout
@@ -178,6 +231,8 @@ class WebSocketConnection:
                 frame = await asyncio.wait_for(self._receive(), timeout=remaining)
             except TimeoutError:
                 continue
+            if not self._allowed_now():
+                continue
             parsed = self._parse(frame)
             if parsed is None:
                 continue
@@ -188,10 +243,13 @@ class WebSocketConnection:
                 self._say(gateway_message("pong", {}, channel=self.channel.name))
                 continue
             try:
-                self.identity = self.gateway.verifier.verify(parsed.token)
+                identity = self.gateway.verifier.verify(parsed.token)
             except ProtocolError as error:
                 self._refuse(error)
                 return
+            if not await self._admit(identity):
+                return
+            self.identity = identity
             self._say(self._authenticated_message())
             await self._enter(self._since, self._epoch, greet=False)
 
@@ -276,6 +334,8 @@ class WebSocketConnection:
     async def _serve(self) -> None:
         while self.outbox.closing is None:
             frame = await self._receive()
+            if not self._allowed_now():
+                continue
             parsed = self._parse(frame)
             if parsed is None:
                 continue
@@ -345,8 +405,10 @@ class WebSocketConnection:
             except ProtocolError as error:
                 self._error(error.code, error.detail)
                 return
-            if not self.gateway.may_read(self.user_id, channel):
-                self._error(ErrorCode.FORBIDDEN, f"{channel.name} is not yours to read")
+            try:
+                await self.gateway.authorize(self.identity or ANONYMOUS, channel)
+            except ProtocolError as error:
+                self._error(error.code, error.detail)
                 return
         self._say(await self.gateway.state_message(channel))
 
@@ -357,14 +419,23 @@ class WebSocketConnection:
             bus.leave(self, channel)
             self._say(gateway_message("unsubscribed", {"channel": name}, channel=name))
             return
-        if not self.gateway.may_read(self.user_id, channel):
-            self._error(ErrorCode.FORBIDDEN, f"{name} is not yours to read")
+        try:
+            await self.gateway.authorize(self.identity or ANONYMOUS, channel)
+        except ProtocolError as error:
+            self._error(error.code, error.detail)
             return
         subscribed = gateway_message("subscribed", {"channel": name}, channel=name)
         # system and the user's own channel reach this connection already.
         automatic = channel == SYSTEM or channel.kind is ChannelKind.USER
-        if automatic or name in bus.channels_of(self):
+        following = bus.channels_of(self)
+        if automatic or name in following:
             self._say(subscribed)
+            return
+        if len(following) >= self.gateway.settings.max_subscriptions:
+            self._error(
+                ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+                f"at most {self.gateway.settings.max_subscriptions} channels",
+            )
             return
         join = await bus.join(self, channel)
         self._say(subscribed)
@@ -380,12 +451,28 @@ async def _serve(
     websocket: WebSocket, kind: ChannelKind, channel_id: str | None
 ) -> None:
     gateway: Gateway = websocket.app.state.gateway
+    origins: OriginPolicy = websocket.app.state.origins
+    if not origins.allows(
+        websocket.headers.get("origin"), websocket.headers.get("host")
+    ):
+        # Refused in the handshake (HTTP 403): a page from elsewhere learns nothing.
+        logger.info("websocket origin refused", extra={"client": _peer(websocket)})
+        gateway.count_error(ErrorCode.FORBIDDEN)
+        await websocket.close(CloseCode.FORBIDDEN)
+        return
     await websocket.accept()
     try:
         channel = channel_of(kind, channel_id)
+        gateway.check_capacity()
     except ProtocolError as error:
+        gateway.count_error(error.code)
+        close = (
+            CloseCode.INVALID_CHANNEL
+            if error.code is ErrorCode.INVALID_CHANNEL
+            else CloseCode.TRY_AGAIN_LATER
+        )
         await websocket.send_text(error_message(error.code, error.detail).json)
-        await websocket.close(CloseCode.INVALID_CHANNEL, error.code)
+        await websocket.close(close, error.code)
         return
     connection = WebSocketConnection(websocket, gateway, channel)
     gateway.connected(WEBSOCKET, channel.namespace)

@@ -12,8 +12,10 @@ code meaning                   should the client reconnect?
 1013 backend unavailable       yes, after a while (another process may have it)
 4400 invalid channel           no: the path names no channel
 4401 unauthorized              only with a new token
-4403 forbidden                 no: the token may not read this channel
+4403 forbidden                 no: the token may not read this channel, or the
+                               page's origin is not allowed
 4408 too slow                  yes, recovering from its offset
+4429 too many connections      later: the user has too many open already
 ==== ========================= ==================================================
 """
 
@@ -37,6 +39,9 @@ class ErrorCode(StrEnum):
     CONTROL_FAILED = "control_failed"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     BACKEND_UNAVAILABLE = "backend_unavailable"
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
     INTERNAL = "internal_error"
 
 
@@ -48,6 +53,7 @@ class CloseCode(IntEnum):
     UNAUTHORIZED = 4401
     FORBIDDEN = 4403
     TOO_SLOW = 4408
+    TOO_MANY_CONNECTIONS = 4429
 
 
 class ProtocolError(Exception):

@@ -1,0 +1,55 @@
+"""Running the gateway under uvicorn, with a drain before shutdown."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+import uvicorn
+
+from realtime.gateway import Gateway
+from realtime.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What the gateway asks of uvicorn, wherever it is started from."""
+    return {
+        "ws_max_size": settings.max_message_bytes,
+        "ws_per_message_deflate": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.trusted_proxies,
+        "log_config": None,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": settings.drain_timeout + 5,
+    }
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn, but on SIGTERM the gateway drains before uvicorn cuts connections.
+
+    uvicorn alone closes every WebSocket with 1012 at once, dropping what was
+    still queued for it. Here listening stops first, then every connection
+    sends what it has and is told to reconnect elsewhere, then uvicorn's own
+    shutdown runs.
+    """
+
+    def __init__(self, config: uvicorn.Config, gateway: Gateway) -> None:
+        super().__init__(config)
+        self.gateway = gateway
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        await self.gateway.drain()
+        await super().shutdown(sockets)
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    from realtime.app import create_app
+
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=host, port=port, **uvicorn_options(settings))
+    GatewayServer(config, app.state.gateway).run()
