@@ -35,15 +35,3 @@ async def secure_gateway() -> AsyncIterator[RunningGateway]:
         jwt_secret=SECRET, api_key=API_KEY, auth_timeout=0.5, max_message_bytes=4096
     ) as served:
         yield served
-
-
-_NODE_DIRS = ("frontend", "bench")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under tests/frontend and tests/bench need Node.js: mark them ``node``."""
-    root = Path(__file__).parent
-    for item in items:
-        relative = item.path.relative_to(root)
-        if relative.parts and relative.parts[0] in _NODE_DIRS:
-            item.add_marker(pytest.mark.node)

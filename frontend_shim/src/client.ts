@@ -1,6 +1,6 @@
 import { Manager } from 'socket.io-client'
 
-import { Backoff, type BackoffOptions } from './backoff'
+import { Backoff, type BackoffOptions } from './backoff.js'
 import {
   channelOf,
   isEnvelope,
@@ -10,8 +10,8 @@ import {
   matchesEvents,
   normalizeEnvelope,
   unionEvents,
-} from './envelope'
-import { ChannelTracker } from './tracker'
+} from './envelope.js'
+import { ChannelTracker } from './tracker.js'
 import type {
   ConnectionState,
   ControlResultData,
@@ -21,7 +21,7 @@ import type {
   SubscribableNamespace,
   SubscribeRequest,
   SubscribeResult,
-} from './types'
+} from './types.js'
 
 /* ----- the socket seam ------------------------------------------------------------- */
 
@@ -99,6 +99,11 @@ export interface RealtimeClientOptions {
   ackTimeout?: number
   /** How long a token refresh may take before the current token is used, in ms. */
   refreshTimeout?: number
+  /**
+   * How long a namespace nobody uses stays connected, in ms. Default 1000: switching
+   * the execution a view follows, or a one-off `get_status`, then reuses the connection.
+   */
+  lingerMs?: number
   /** Reconnect at once when the browser says it is back online. Default true. */
   reconnectOnOnline?: boolean
   socketFactory?: SocketFactory
@@ -158,6 +163,7 @@ interface NamespaceConnection {
   /** A `connect()` is in flight: calling it again would send a second CONNECT packet. */
   opening: boolean
   timer: ReturnType<typeof setTimeout> | null
+  lingerTimer: ReturnType<typeof setTimeout> | null
   backoff: Backoff
   lastError: string | null
 }
@@ -167,6 +173,7 @@ interface SubscriberRecord {
   onMessage?: (env: Envelope) => void
   onAck?: (result: SubscribeResult) => void
   resolveReady?: (result: SubscribeResult) => void
+  needsState: boolean
 }
 
 interface ChannelSubscription {
@@ -249,6 +256,7 @@ export class RealtimeClient {
   private readonly maxReconnectAttempts: number
   private readonly ackTimeout: number
   private readonly refreshTimeout: number
+  private readonly lingerMs: number
   private readonly socketFactory: SocketFactory
   private readonly logger: Pick<Console, 'debug' | 'warn'>
   private readonly tracker = new ChannelTracker()
@@ -278,6 +286,7 @@ export class RealtimeClient {
     this.maxReconnectAttempts = options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY
     this.ackTimeout = options.ackTimeout ?? 10_000
     this.refreshTimeout = options.refreshTimeout ?? 10_000
+    this.lingerMs = options.lingerMs ?? 1000
     this.socketFactory = options.socketFactory ?? createSocketFactory()
     this.logger = options.logger ?? { debug: () => {}, warn: (...a) => console.warn(...a) }
     const target = globalThis as { addEventListener?: (t: string, l: () => void) => void }
@@ -362,13 +371,27 @@ export class RealtimeClient {
     if (this.closed) throw new Error('RealtimeClient is closed')
     const conn = this.connection(ns)
     conn.refs += 1
-    if (conn.refs === 1) this.open(conn)
+    if (conn.lingerTimer) {
+      clearTimeout(conn.lingerTimer)
+      conn.lingerTimer = null
+    }
+    if (conn.refs === 1 && !conn.socket.connected && !conn.opening && !conn.timer) this.open(conn)
+    else this.updateAggregate()
     let released = false
     return () => {
       if (released) return
       released = true
       conn.refs -= 1
-      if (conn.refs === 0) this.shut(conn)
+      if (conn.refs > 0 || this.closed) return
+      this.updateAggregate()
+      if (this.lingerMs <= 0) {
+        this.shut(conn)
+        return
+      }
+      conn.lingerTimer = setTimeout(() => {
+        conn.lingerTimer = null
+        if (conn.refs === 0) this.shut(conn)
+      }, this.lingerMs)
     }
   }
 
@@ -379,6 +402,7 @@ export class RealtimeClient {
       if (conn.timer) clearTimeout(conn.timer)
       conn.timer = null
       conn.backoff.reset()
+      if (!conn.opening) this.setState(conn, conn.everConnected ? 'reconnecting' : 'connecting')
       this.openSocket(conn)
     }
   }
@@ -399,6 +423,7 @@ export class RealtimeClient {
     if (!isValidId(id)) throw new TypeError(`invalid ${ns} id: ${JSON.stringify(id)}`)
     const channel = channelOf(ns, id)
     let sub = this.subs.get(channel)
+    const joining = sub !== undefined
     if (!sub) {
       sub = {
         ns,
@@ -416,6 +441,9 @@ export class RealtimeClient {
       events: options.events && options.events.length > 0 ? [...options.events] : null,
       onMessage: options.onMessage,
       onAck: options.onAck,
+      // The server sends the state once per connection: a second subscriber of the
+      // same id fetches its own copy after joining.
+      needsState: joining,
     }
     const ready = new Promise<SubscribeResult>((resolve) => {
       record.resolveReady = resolve
@@ -425,8 +453,7 @@ export class RealtimeClient {
     const conn = this.connection(ns)
     if (sub.ack?.ok && sameEvents(sub.sentEvents, this.eventsOf(sub))) {
       // Already joined with a filter that covers this subscriber: nothing to send.
-      record.resolveReady?.(sub.ack)
-      record.resolveReady = undefined
+      this.settle(sub, record, sub.ack)
     } else if (conn.socket.connected && !sub.retryTimer) {
       this.sendSubscribe(sub)
     }
@@ -549,6 +576,7 @@ export class RealtimeClient {
       everConnected: false,
       opening: false,
       timer: null,
+      lingerTimer: null,
       backoff: new Backoff(this.backoffOptions),
       lastError: null,
     }
@@ -601,7 +629,9 @@ export class RealtimeClient {
 
   private shut(conn: NamespaceConnection): void {
     if (conn.timer) clearTimeout(conn.timer)
+    if (conn.lingerTimer) clearTimeout(conn.lingerTimer)
     conn.timer = null
+    conn.lingerTimer = null
     conn.opening = false
     conn.socket.disconnect()
     this.setState(conn, 'disconnected')
@@ -709,12 +739,30 @@ export class RealtimeClient {
         this.emitError({ namespace: sub.ns, code: result.error, channel: sub.channel })
       }
       sub.ack = result
-      for (const rec of [...sub.subscribers]) {
-        rec.resolveReady?.(result)
-        rec.resolveReady = undefined
-        this.safely(() => rec.onAck?.(result))
-      }
+      for (const rec of [...sub.subscribers]) this.settle(sub, rec, result)
     })
+  }
+
+  private settle(sub: ChannelSubscription, rec: SubscriberRecord, result: SubscribeResult): void {
+    rec.resolveReady?.(result)
+    rec.resolveReady = undefined
+    this.safely(() => rec.onAck?.(result))
+    if (result.ok && rec.needsState) {
+      rec.needsState = false
+      void this.replayState(sub, rec)
+    }
+  }
+
+  private async replayState(sub: ChannelSubscription, rec: SubscriberRecord): Promise<void> {
+    const onMessage = rec.onMessage
+    if (!onMessage) return
+    try {
+      const env = await this.getStatus(sub.ns, sub.id)
+      if (env.type === 'error' || !sub.subscribers.has(rec)) return
+      if (matchesEvents(env.type, rec.events)) this.safely(() => onMessage(env))
+    } catch {
+      // No state to show yet, or no answer: live messages will fill the view.
+    }
   }
 
   private dropSubscription(sub: ChannelSubscription): void {

@@ -1,4 +1,4 @@
-import type { Envelope, NamespaceName, SubscribeResult, SubscribableNamespace } from './types'
+import type { Envelope, NamespaceName, SubscribeResult, SubscribableNamespace } from './types.js'
 
 /** An id is 1 to 64 characters of `A-Z a-z 0-9 _ -` (contract: Channels). */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/

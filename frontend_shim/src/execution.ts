@@ -4,7 +4,7 @@ import type {
   ExecutionStepData,
   LogEntryData,
   StepProgressData,
-} from './types'
+} from './types.js'
 
 /** One step as the execution view shows it. */
 export interface StepView {

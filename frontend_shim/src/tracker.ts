@@ -1,4 +1,4 @@
-import type { Envelope } from './types'
+import type { Envelope } from './types.js'
 
 export interface ChannelPosition {
   epoch: string | null

@@ -144,6 +144,8 @@ export interface ExecutionLogsData {
   execution_id?: string
   logs: LogEntryData[]
   offset: number | null
+  /** True when more lines follow `offset` than `limit` allowed. */
+  more?: boolean
   [key: string]: unknown
 }
 

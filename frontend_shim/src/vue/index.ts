@@ -18,8 +18,8 @@ import {
   type ShallowRef,
 } from 'vue'
 
-import { RealtimeClient, type RealtimeClientOptions, type SubscriptionHandle } from '../client'
-import { isValidId } from '../envelope'
+import { RealtimeClient, type RealtimeClientOptions, type SubscriptionHandle } from '../client.js'
+import { isValidId } from '../envelope.js'
 import {
   DEFAULT_MAX_LOG_LINES,
   ExecutionModel,
@@ -27,8 +27,8 @@ import {
   type ExecutionSnapshot,
   type LogLine,
   type StepView,
-} from '../execution'
-import { flattenNumeric, type NumericField } from '../metrics'
+} from '../execution.js'
+import { flattenNumeric, type NumericField } from '../metrics.js'
 import type {
   ConnectionState,
   Envelope,
@@ -37,10 +37,10 @@ import type {
   SystemMetricsData,
   SystemNotificationData,
   SystemStatusData,
-} from '../types'
+} from '../types.js'
 
-export type { ExecutionSnapshot, LogLine, StepView } from '../execution'
-export type { NumericField } from '../metrics'
+export type { ExecutionSnapshot, LogLine, StepView } from '../execution.js'
+export type { NumericField } from '../metrics.js'
 
 /* ----- providing the client ------------------------------------------------------- */
 
@@ -200,7 +200,10 @@ export function useExecution(
         lines.push(...got)
         const offset = typeof answer.data.offset === 'number' ? answer.data.offset : null
         if (offset !== null) last = offset
-        if (offset === null || got.length < maxLogLines || offset <= since) break
+        // `more` (when the gateway says it) or a short page ends the walk.
+        const more = answer.data.more
+        if (more === false || offset === null || offset <= since) break
+        if (more !== true && got.length < maxLogLines) break
         since = offset
       }
     } catch {
@@ -248,6 +251,9 @@ export function useExecution(
   function start(nextId: string): void {
     const m = new ExecutionModel(nextId, maxLogLines)
     model = m
+    backfill = null
+    subscribed.value = false
+    recovered.value = null
     executionId.value = nextId
     error.value = null
     snapshot.value = { ...m.snapshot }
@@ -262,8 +268,16 @@ export function useExecution(
   watch(
     () => toValue(id),
     (raw) => {
-      stop()
       const next = raw === null || raw === undefined ? '' : String(raw).trim()
+      if (isValidId(next)) {
+        // Join the new id before leaving the old one, so the namespace stays connected.
+        const previous = handle
+        handle = null
+        start(next)
+        previous?.unsubscribe()
+        return
+      }
+      stop()
       if (!next) {
         executionId.value = null
         snapshot.value = null
@@ -272,15 +286,11 @@ export function useExecution(
         error.value = null
         return
       }
-      if (!isValidId(next)) {
-        executionId.value = null
-        snapshot.value = null
-        steps.value = []
-        logs.value = []
-        error.value = 'invalid_id'
-        return
-      }
-      start(next)
+      executionId.value = null
+      snapshot.value = null
+      steps.value = []
+      logs.value = []
+      error.value = 'invalid_id'
     },
     { immediate: true },
   )
