@@ -19,6 +19,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     return {
         "ws_max_size": settings.max_message_bytes,
         "ws_per_message_deflate": False,
+        # Offers the edges a way to write prebuilt frames (edges/fastpath.py).
+        "ws": "realtime.edges.fastpath:FastWebSocketProtocol",
         "proxy_headers": True,
         "forwarded_allow_ips": settings.trusted_proxies,
         "log_config": None,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from realtime.auth import Identity, token_from_scope
 from realtime.bus.backend import BackendUnavailable
+from realtime.edges.fastpath import FrameSink, frame_sink, text_frame
 from realtime.edges.limits import RateLimit
 from realtime.gateway import SOCKETIO, Gateway
 from realtime.origins import OriginPolicy
@@ -50,11 +51,59 @@ def _event_packet(namespace: str) -> Callable[[Message], eio_packet.Packet]:
 _BYTES_CHECK_EVERY = 64
 
 
+class DirectWriter:
+    """Writes an engine.io socket's packets straight to its transport.
+
+    engine.io queues every packet for a writer task that sends it through
+    ASGI; here each goes out as a prebuilt frame at once instead. Once the
+    transport pushes back, everything goes through engine.io's queue for the
+    rest of the connection: its writer may be holding packets it has taken
+    off the queue but not sent, which a direct write would overtake.
+    """
+
+    __slots__ = ("_send_queued", "queued", "sink", "socket")
+
+    def __init__(self, eio_socket: Any, sink: FrameSink) -> None:
+        self.socket = eio_socket
+        self.sink = sink
+        self.queued = False
+        self._send_queued = eio_socket.send
+        # engine.io's own packets (CONNECT, acks, pings) take the same road,
+        # so they keep their place among the events.
+        eio_socket.send = self.send
+
+    @classmethod
+    def attach(cls, eio_socket: Any, sink: FrameSink | None) -> DirectWriter | None:
+        if sink is None:
+            return None
+        existing = getattr(eio_socket, "realtime_writer", None)
+        if isinstance(existing, DirectWriter):
+            return existing  # another namespace on the same socket got there first
+        writer = eio_socket.realtime_writer = cls(eio_socket, sink)
+        return writer
+
+    def ready(self) -> bool:
+        if self.queued:
+            return False
+        if self.sink.writable and self.socket.queue.empty():
+            return True
+        self.queued = True
+        return False
+
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        if not pkt.binary and self.ready():
+            self.sink.write(text_frame(pkt.encode()))
+        else:
+            await self._send_queued(pkt)
+
+
 class SocketIOConnection:
     """One client on one namespace; a :class:`~realtime.bus.subscription.Subscriber`."""
 
     __slots__ = (
+        "_direct",
         "_encode",
+        "_frame_key",
         "_namespace",
         "_socket",
         "identity",
@@ -72,6 +121,7 @@ class SocketIOConnection:
         namespace: GatewayNamespace,
         identity: Identity,
         eio_socket: Any,
+        direct: DirectWriter | None,
     ) -> None:
         self.sid = sid
         self.namespace = namespace.namespace
@@ -80,7 +130,9 @@ class SocketIOConnection:
         self.too_slow = False
         self._namespace = namespace
         self._socket = eio_socket
+        self._direct = direct
         self._encode = _event_packet(self.namespace)
+        self._frame_key = "frame" + self.namespace
 
     @property
     def user_id(self) -> str | None:
@@ -90,6 +142,10 @@ class SocketIOConnection:
         socket = self._socket
         if socket.closed or self.too_slow:
             return
+        direct = self._direct
+        if direct is not None and direct.ready():
+            direct.sink.write(message.encoded(self._frame_key, self._frame))
+            return
         queue = socket.queue
         if self._backed_up(queue):
             self.too_slow = True
@@ -98,6 +154,10 @@ class SocketIOConnection:
         # Straight onto engine.io's queue for this socket: the same place
         # AsyncServer.emit puts packets, without a task per recipient.
         queue.put_nowait(message.encoded(self.namespace, self._encode))
+
+    def _frame(self, message: Message) -> bytes:
+        packet = message.encoded(self.namespace, self._encode)
+        return text_frame(packet.encode())
 
     def _backed_up(self, queue: asyncio.Queue[Any]) -> bool:
         settings = self._namespace.gateway.settings
@@ -212,6 +272,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         dropped = queue.qsize()
         while not queue.empty():
             queue.get_nowait()
+            queue.task_done()  # engine.io's close awaits queue.join()
         self.gateway.bus.detach(connection)
         metrics = self.gateway.metrics
         metrics.slow_disconnects.labels(SOCKETIO).inc()
@@ -228,6 +289,10 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         eio_sid = self.server.manager.eio_sid_from_sid(connection.sid, self.namespace)
         if eio_sid is not None:
             await self.server.eio.disconnect(eio_sid)
+        # engine.io would keep the WebSocket open until the client answers the
+        # CLOSE packet, or for ping_interval + ping_timeout (45 s) if it never
+        # does: end the socket's writer, which closes it once CLOSE is out.
+        connection._socket.queue.put_nowait(None)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -263,7 +328,8 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             gateway.admit_user(identity.user_id)
         except ProtocolError as error:
             self._refuse_connect(sid, error)
-        connection = SocketIOConnection(sid, self, identity, eio_socket)
+        direct = DirectWriter.attach(eio_socket, frame_sink(environ.get("asgi.scope")))
+        connection = SocketIOConnection(sid, self, identity, eio_socket, direct)
         self.connections[sid] = connection
         gateway.open_connections.add(connection)
         gateway.connected(SOCKETIO, self.namespace)

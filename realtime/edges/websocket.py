@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from realtime.auth import ANONYMOUS, Identity, token_from_scope
 from realtime.bus.backend import BackendUnavailable
+from realtime.edges.fastpath import frame_sink, text_frame
 from realtime.edges.limits import RateLimit
 from realtime.edges.outbox import CloseFrame, Outbox
 from realtime.gateway import WEBSOCKET, Gateway
@@ -33,6 +34,10 @@ from realtime.protocol.filters import EventFilter
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
+
+# Seconds a client cut for slowness has to read its close frame before the
+# connection is dropped.
+_SLOW_GRACE = 5.0
 
 # What an unauthenticated connection may still say while it has time to log in.
 _BEFORE_AUTH = (msg.Ping, msg.Auth)
@@ -62,6 +67,9 @@ class WebSocketConnection:
         self._rate_warned_at = 0.0
         self._admitted: str | None = None
         self._writer: asyncio.Task[None] | None = None
+        # The writer holds a frame it has not handed to the transport yet.
+        self._writing = False
+        self._sink = frame_sink(websocket.scope)
 
     @property
     def user_id(self) -> str | None:
@@ -70,7 +78,7 @@ class WebSocketConnection:
     # -- Subscriber -----------------------------------------------------------
 
     def send(self, message: Message) -> None:
-        if self.outbox.put(message.json):
+        if self._write_directly(message) or self._queue(message.json):
             return
         closing = self.outbox.closing
         if closing is not None and closing.code == CloseCode.TOO_SLOW:
@@ -83,18 +91,46 @@ class WebSocketConnection:
                 "websocket too slow; closing",
                 extra={"client": self.client, "dropped": self.outbox.dropped + 1},
             )
+            if self._sink is not None:
+                # A client that stopped reading never takes the close frame.
+                asyncio.get_running_loop().call_later(_SLOW_GRACE, self._sink.abort)
+
+    def _write_directly(self, message: Message) -> bool:
+        """Hand the message's prebuilt frame to the transport, if order allows.
+
+        Only while nothing waits in the outbox and the transport is not
+        pushing back; otherwise the frame would overtake queued ones.
+        """
+        sink = self._sink
+        if sink is None or self._writing or len(self.outbox) or not sink.writable:
+            return False
+        if self.outbox.closing is not None:
+            return True  # closing: nothing more goes out
+        sink.write(message.encoded("ws-frame", _frame))
+        return True
+
+    def _queue(self, frame: str) -> bool:
+        queued = self.outbox.put(frame)
+        self._ensure_writer()
+        return queued
+
+    def _ensure_writer(self) -> None:
+        # Started on first need: a connection whose frames all go straight
+        # to the transport needs no task of its own.
+        if self._writer is None:
+            self._writer = asyncio.create_task(
+                self._write(), name=f"ws-writer {self.client}"
+            )
 
     async def drain(self) -> None:
         """Send what is queued, then close 1012 so the client reconnects elsewhere."""
-        self.outbox.close(CloseCode.SERVICE_RESTART, "server restarting")
+        self._close(CloseCode.SERVICE_RESTART, "server restarting")
         if self._writer is not None:
             await asyncio.shield(self._writer)
 
     # -- lifecycle ------------------------------------------------------------
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._write(), name=f"ws-writer {self.client}")
-        self._writer = writer
         self.gateway.open_connections.add(self)
         try:
             await self._converse()
@@ -109,7 +145,9 @@ class WebSocketConnection:
             self.gateway.bus.detach(self)
             self.gateway.release_user(self._admitted)
             if self.outbox.closing is None:
-                self.outbox.close(1000)
+                self._close(CloseCode.NORMAL, "")
+            writer = self._writer
+            assert writer is not None
             with contextlib.suppress(asyncio.TimeoutError, WebSocketDisconnect):
                 await asyncio.wait_for(writer, timeout=5)
             writer.cancel()
@@ -119,17 +157,20 @@ class WebSocketConnection:
         try:
             while True:
                 frame = await self.outbox.get()
+                self._writing = True
                 if isinstance(frame, CloseFrame):
                     if websocket.client_state is WebSocketState.CONNECTED:
                         await websocket.close(frame.code, frame.reason)
                     return
                 await websocket.send_text(frame)
+                self._writing = False
         except (WebSocketDisconnect, RuntimeError, OSError):
             # The peer went away mid-send; the reader sees the disconnect.
             return
 
     def _say(self, message: Message) -> None:
-        self.outbox.put(message.json)
+        if not self._write_directly(message):
+            self._queue(message.json)
 
     def _error(self, code: ErrorCode, detail: str) -> None:
         self.gateway.count_error(code)
@@ -137,6 +178,7 @@ class WebSocketConnection:
 
     def _close(self, code: CloseCode, reason: str) -> None:
         self.outbox.close(code, reason)
+        self._ensure_writer()
 
     # -- the conversation -----------------------------------------------------
 
@@ -500,16 +542,21 @@ async def system_endpoint(websocket: WebSocket) -> None:
     await _serve(websocket, ChannelKind.SYSTEM, None)
 
 
-@router.websocket("/ws/pipeline/{channel_id}")
+# ``:path`` so an empty or slashed id still reaches _serve and gets 4400.
+@router.websocket("/ws/pipeline/{channel_id:path}")
 async def pipeline_endpoint(websocket: WebSocket, channel_id: str) -> None:
     await _serve(websocket, ChannelKind.PIPELINE, channel_id)
 
 
-@router.websocket("/ws/execution/{channel_id}")
+@router.websocket("/ws/execution/{channel_id:path}")
 async def execution_endpoint(websocket: WebSocket, channel_id: str) -> None:
     await _serve(websocket, ChannelKind.EXECUTION, channel_id)
 
 
-@router.websocket("/ws/project/{channel_id}")
+@router.websocket("/ws/project/{channel_id:path}")
 async def project_endpoint(websocket: WebSocket, channel_id: str) -> None:
     await _serve(websocket, ChannelKind.PROJECT, channel_id)
+
+
+def _frame(message: Message) -> bytes:
+    return text_frame(message.json)

@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
 
 
 class CloseCode(IntEnum):
+    NORMAL = 1000
     MESSAGE_TOO_BIG = 1009
     SERVICE_RESTART = 1012
     TRY_AGAIN_LATER = 1013
