@@ -85,9 +85,12 @@ async def publish(request: Request) -> JSONResponse:
     except ProtocolError as error:
         if error.code is ErrorCode.UNAUTHORIZED:
             logger.warning("publish refused: %s", error.detail)
+        gateway.count_error(error.code)
         return protocol_error_response(error)
     except BackendUnavailable as error:
         logger.warning("publish failed: backend unavailable")
+        gateway.count_error(ErrorCode.BACKEND_UNAVAILABLE)
         return error_response(ErrorCode.BACKEND_UNAVAILABLE, str(error), 503)
+    gateway.metrics.publications.inc(sum(r.offset is not None for r in results))
     logger.debug("published %d messages", len(results))
     return JSONResponse({"results": [result.as_json() for result in results]})
