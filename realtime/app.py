@@ -26,6 +26,7 @@ from realtime.edges.socketio import create_server
 from realtime.gateway import Gateway
 from realtime.http import health, metrics, publish
 from realtime.http.errors import install_error_handlers
+from realtime.logs import configure_logging
 from realtime.monitor import MetricsReporter
 from realtime.origins import OriginPolicy
 from realtime.protocol.publication import parse_publications
@@ -151,3 +152,13 @@ def create_app(settings: Settings | None = None) -> Any:
     app = socketio.ASGIApp(server, other_asgi_app=api)
     app.state = api.state  # so callers holding the outer app reach the gateway
     return app
+
+
+def create_worker_app() -> Any:
+    """The app for one of several uvicorn workers, each a process of its own.
+
+    Workers are fresh processes: they set up logging themselves.
+    """
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -15,8 +15,10 @@ call into a publication, so that code moves to the gateway unchanged::
 Groups map to channels: ``execution_{id}``, ``pipeline_{id}``, ``project_{id}``
 and ``user_{id}`` to the channel of that kind and id, ``global_monitor`` to
 ``monitor``, ``system`` to ``system``. The payload's own ``type`` (for example
-``execution_status`` inside an ``execution_update``) names the message; without
-one, the handler's type does, dots turned to underscores.
+``execution_status`` inside an ``execution_update``) names the message, with the
+old ``log_message`` and ``error`` renamed ``log_entry`` and ``error_update``;
+without one, the handler's type does, dots turned to underscores. Integer ids
+(``id``, ``*_id``) become strings, as everywhere in the gateway.
 
 The layer only publishes: the gateway, not Django consumers, talks to clients.
 """
@@ -46,6 +48,16 @@ def group_channel(group: str) -> str:
     return f"{match.group(1)}:{match.group(2)}"
 
 
+# Payload types the platform's Channels code used, in the gateway's words.
+_RENAMED = {"log_message": "log_entry", "error": "error_update"}
+
+
+def _id_text(key: str, value: Any) -> Any:
+    # Django hands over integer primary keys; the gateway speaks string ids.
+    is_id = key == "id" or key.endswith("_id")
+    return str(value) if is_id and type(value) is int else value
+
+
 def group_publication(group: str, message: dict[str, Any]) -> dict[str, Any]:
     """The publication a ``group_send`` stands for."""
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -55,9 +67,11 @@ def group_publication(group: str, message: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(payload, dict):
         payload = {k: v for k, v in message.items() if k != "type"}
     own_type = payload.get("type")
+    if isinstance(own_type, str):
+        own_type = _RENAMED.get(own_type, own_type)
     usable = isinstance(own_type, str) and _TYPE.match(own_type)
     kind = own_type if usable and own_type not in RESERVED_TYPES else handler
-    data = {k: v for k, v in payload.items() if k != "type"}
+    data = {k: _id_text(k, v) for k, v in payload.items() if k != "type"}
     return {"channel": group_channel(group), "type": kind, "data": data}
 
 

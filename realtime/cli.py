@@ -53,7 +53,7 @@ def serve(args: argparse.Namespace) -> None:
             sys.exit("several workers share nothing without REALTIME_REDIS_URL")
         # uvicorn runs the workers itself; each exits without a drain.
         uvicorn.run(
-            "realtime.app:create_app",
+            "realtime.app:create_worker_app",
             factory=True,
             host=host,
             port=port,

@@ -112,7 +112,9 @@ class _Target:
         settings = Settings()
         self.settings = settings
         if redis_url is None and url is None:
-            redis_url = settings.redis_url
+            # Only the gateway's own setting: a bare REDIS_URL in a Django
+            # process usually names its cache or broker, not the gateway's Redis.
+            redis_url = os.environ.get("REALTIME_REDIS_URL") or None
         self.redis_url = redis_url
         self.url = (
             url or os.environ.get("REALTIME_PUBLISH_URL") or DEFAULT_URL
@@ -182,7 +184,7 @@ class Publisher:
     ) -> list[PublishResult]:
         target = self._target
         try:
-            with client.pipeline(transaction=False) as pipe:
+            with client.pipeline(transaction=True) as pipe:
                 for item in items:
                     keys, args = publish_call(target.keys, target.limits, item)
                     self._script(keys=keys, args=args, client=pipe)

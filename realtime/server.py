@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -47,6 +50,19 @@ class GatewayServer(uvicorn.Server):
             server.close()
         await self.gateway.drain()
         await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            # uvicorn re-raises a handled signal once it has shut down, so the
+            # process would die of SIGTERM (status -15) after a complete drain.
+            # A drained stop is a clean one: exit 0, as process managers expect.
+            self._captured_signals = [
+                captured
+                for captured in self._captured_signals
+                if captured != signal.SIGTERM
+            ]
 
 
 def serve(settings: Settings, host: str, port: int) -> None:

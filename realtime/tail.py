@@ -71,8 +71,12 @@ async def tail_channel(
                     if message.get("type") == "connection" and fresh:
                         # A new epoch: offsets start again from the gateway's.
                         since, epoch = data["offset"], data["epoch"]
-                    if message.get("channel") == channel and message.get("offset"):
-                        since, epoch = message["offset"], message["epoch"]
+                    offset = message.get("offset")
+                    if message.get("channel") == channel and offset:
+                        # The state can be older than the position: never go back.
+                        same = message["epoch"] == epoch and since is not None
+                        since = max(since, offset) if same else offset
+                        epoch = message["epoch"]
                     sys.stdout.write(
                         frame if isinstance(frame, str) else frame.decode()
                     )

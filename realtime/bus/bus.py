@@ -63,6 +63,10 @@ class Bus:
         self.stats = BusStats()
         self.hooks: list[DispatchHook] = []
         self._registry = _Registry()
+        # The last (epoch, offset) routed here on ``system`` and each ``user:``
+        # channel with connections here: what a resync reads on from, since
+        # the connections that receive those keep no offsets of their own.
+        self._seen: dict[str, tuple[str | None, int]] = {}
 
     async def start(self) -> None:
         await self.backend.start(self._dispatch, self._resync)
@@ -96,6 +100,7 @@ class Bus:
             registry.users[user_id].discard(subscriber)
             if not registry.users[user_id]:
                 del registry.users[user_id]
+                self._seen.pop(_USER_PREFIX + user_id, None)
         for channel in registry.by_subscriber.pop(subscriber, ()):
             self._drop(subscriber, channel)
 
@@ -220,11 +225,18 @@ class Bus:
                     "history no longer reaches back to what subscribers missed",
                     extra={"channel": name, "since": since},
                 )
-            # Only the subscriptions: a connection that merely receives
-            # ``system`` keeps no offset to tell old from new.
+            # Only the subscriptions: ``system`` and ``user:`` connections are
+            # caught up below, from what this process saw.
             for message in page.messages:
                 for subscription in list(followers.values()):
                     subscription.offer(message)
+
+        for name, (epoch, offset) in list(self._seen.items()):
+            page = await self.backend.read(name, offset)
+            if page.epoch != epoch:
+                page = await self.backend.read(name, 0)
+            for message in page.messages:
+                self._dispatch(message)
 
     # -- delivery -----------------------------------------------------------
 
@@ -233,6 +245,9 @@ class Bus:
         assert channel is not None
         registry = self._registry
         delivered = 0
+        broadcast = channel == SYSTEM.name or channel.startswith(_USER_PREFIX)
+        if broadcast and self._already_routed(message):
+            return
         if channel == SYSTEM.name:
             # Everyone gets system; a connection that joined it to recover
             # takes it through its subscription, which drops duplicates.
@@ -262,6 +277,19 @@ class Bus:
         )
         for hook in self.hooks:
             hook(message, delivered)
+
+    def _already_routed(self, message: Message) -> bool:
+        """Record a broadcast message as seen; true if it was seen before."""
+        channel = message.channel
+        assert channel is not None
+        offset = message.offset or 0
+        seen = self._seen.get(channel)
+        if seen is not None and seen[0] == message.epoch and offset <= seen[1]:
+            return True
+        is_user = channel.startswith(_USER_PREFIX)
+        if not is_user or channel[len(_USER_PREFIX) :] in self._registry.users:
+            self._seen[channel] = (message.epoch, offset)
+        return False
 
     @classmethod
     def _to_connections(cls, message: Message, targets: set[Subscriber]) -> int:

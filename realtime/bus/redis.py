@@ -44,13 +44,16 @@ from realtime.protocol.publication import PublishItem
 logger = logging.getLogger(__name__)
 
 
-def connect(url: str) -> aioredis.Redis:
-    """A client that fails fast: a caller waiting on a dead Redis helps no one."""
+def connect(url: str, *, retries: int = 1) -> aioredis.Redis:
+    """A client that fails fast: a caller waiting on a dead Redis helps no one.
+
+    One immediate retry covers a stale pooled socket after a Redis restart.
+    """
     return aioredis.Redis.from_url(
         url,
         socket_connect_timeout=3,
         socket_timeout=5,
-        retry=Retry(NoBackoff(), 1),  # one immediate retry covers a stale pooled socket
+        retry=Retry(NoBackoff(), retries),
     )
 
 
@@ -72,6 +75,10 @@ class RedisBackend(Backend):
         self._keepalive = keepalive
         self._max_backoff = max_backoff
         self._client = connect(url)
+        # No retries for pub/sub: redis-py would reconnect and resubscribe
+        # quietly, and whatever was published meanwhile would never be asked
+        # for again. An error here makes the listener resynchronise.
+        self._listener_client = connect(url, retries=0)
         self._publish = self._client.register_script(PUBLISH)
         self._read = self._client.register_script(READ)
         self._deliver: Deliver | None = None
@@ -102,13 +109,15 @@ class RedisBackend(Backend):
                 await self._listener
             self._listener = None
         await self._client.aclose()
+        await self._listener_client.aclose()
 
     # -- storing and reading ---------------------------------------------------
 
     async def publish(self, items: Sequence[PublishItem]) -> list[PublishResult]:
         calls = [publish_call(self._keys, self._limits, item) for item in items]
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
+            # A transaction: a list of publications is stored whole or not at all.
+            async with self._client.pipeline(transaction=True) as pipe:
                 for keys, args in calls:
                     await self._publish(keys=keys, args=args, client=pipe)
                 replies = await pipe.execute()
@@ -152,7 +161,7 @@ class RedisBackend(Backend):
     async def _listen(self) -> None:
         backoff = 0.1
         while True:
-            pubsub = self._client.pubsub()
+            pubsub = self._listener_client.pubsub()
             try:
                 await pubsub.subscribe(self._keys.topic)
                 self._connected = True

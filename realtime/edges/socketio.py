@@ -173,7 +173,14 @@ class SocketIOConnection:
 
     async def drain(self) -> None:
         """Send what is queued, then close the transport; the client reconnects."""
-        await self._namespace.close_transport(self)
+        try:
+            await self._namespace.close_transport(self)
+        except asyncio.CancelledError:
+            # Out of drain time: drop a client that stopped reading (see the
+            # plain WebSocket edge), so uvicorn's shutdown need not wait for it.
+            if self._direct is not None:
+                self._direct.sink.abort()
+            raise
 
 
 class _SubscribeRequest(BaseModel):
@@ -444,11 +451,14 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             channel = channel_of(self.kind, request.id)
         else:
             channel = Channel(self.kind)
+        await self.gateway.authorize(connection.identity, channel)
         message = await self.gateway.state_message(channel)
         return message.envelope()
 
     async def _request_logs(self, connection: SocketIOConnection, data: Any) -> Ack:
         request = _LogsRequest.model_validate(_object(data))
+        channel = Channel(ChannelKind.EXECUTION, request.execution_id)
+        await self.gateway.authorize(connection.identity, channel)
         message = await self.gateway.logs_message(
             request.execution_id, request.since, request.limit
         )

@@ -63,6 +63,7 @@ class WebSocketConnection:
         self.client = _peer(websocket)
         self._since: int | None = None
         self._epoch: str | None = None
+        self._bad_since = False
         self._rate = RateLimit(settings.max_client_rate)
         self._rate_warned_at = 0.0
         self._admitted: str | None = None
@@ -125,8 +126,16 @@ class WebSocketConnection:
     async def drain(self) -> None:
         """Send what is queued, then close 1012 so the client reconnects elsewhere."""
         self._close(CloseCode.SERVICE_RESTART, "server restarting")
-        if self._writer is not None:
+        if self._writer is None:
+            return
+        try:
             await asyncio.shield(self._writer)
+        except asyncio.CancelledError:
+            # Out of drain time: a client that stopped reading never takes its
+            # close frame; drop it, so uvicorn's shutdown need not wait for it.
+            if self._sink is not None:
+                self._sink.abort()
+            raise
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -200,7 +209,7 @@ class WebSocketConnection:
             return
 
         if self.identity is None:
-            self._say(self._connection_message(None, None))
+            self._greet(self._connection_message(None, None))
             await self._await_auth()
             if self.identity is None:
                 return
@@ -222,9 +231,16 @@ class WebSocketConnection:
         if raw_since is None:
             return None, None
         if not raw_since.isdigit() or len(raw_since) > 18:
-            self._error(ErrorCode.INVALID_MESSAGE, "since: a non-negative integer")
+            # Said after the greeting, which always comes first.
+            self._bad_since = True
             return None, None
         return int(raw_since), epoch or None
+
+    def _greet(self, message: Message) -> None:
+        self._say(message)
+        if self._bad_since:
+            self._bad_since = False
+            self._error(ErrorCode.INVALID_MESSAGE, "since: a non-negative integer")
 
     def _refuse(
         self, error: ProtocolError, close: CloseCode = CloseCode.UNAUTHORIZED
@@ -292,7 +308,6 @@ class WebSocketConnection:
             if not await self._admit(identity):
                 return
             self.identity = identity
-            self._say(self._authenticated_message())
             await self._enter(self._since, self._epoch, greet=False)
 
     async def _receive(self) -> str | bytes:
@@ -325,7 +340,10 @@ class WebSocketConnection:
         bus = self.gateway.bus
         join = await bus.join(self, self.channel, since=since, epoch=epoch)
         if greet:
-            self._say(self._connection_message(join.offset, join.epoch))
+            self._greet(self._connection_message(join.offset, join.epoch))
+        else:
+            # Authenticated late: this is where the client learns the position.
+            self._say(self._authenticated_message(join.offset, join.epoch))
         bus.attach(self)
         if self.channel == MONITOR:
             self._say(self.gateway.status_message())
@@ -365,13 +383,18 @@ class WebSocketConnection:
             message=f"connected to {self.channel.name}",
         )
 
-    def _authenticated_message(self) -> Message:
+    def _authenticated_message(
+        self, offset: int | None = None, epoch: str | None = None
+    ) -> Message:
         identity = self.identity or ANONYMOUS
-        return gateway_message(
-            "authenticated",
-            {"authenticated": identity.authenticated, "user_id": identity.user_id},
-            channel=self.channel.name,
-        )
+        data: dict[str, Any] = {
+            "authenticated": identity.authenticated,
+            "user_id": identity.user_id,
+            "channel": self.channel.name,
+        }
+        if epoch is not None:
+            data.update(epoch=epoch, offset=offset)
+        return gateway_message("authenticated", data, channel=self.channel.name)
 
     async def _serve(self) -> None:
         while self.outbox.closing is None:
@@ -436,6 +459,12 @@ class WebSocketConnection:
                     await gateway.control_message(command, execution_id, self.user_id)
                 )
             case msg.RequestLogs(execution_id=execution_id, since=since, limit=limit):
+                channel = Channel(ChannelKind.EXECUTION, execution_id)
+                try:
+                    await gateway.authorize(self.identity or ANONYMOUS, channel)
+                except ProtocolError as error:
+                    self._error(error.code, error.detail)
+                    return
                 self._say(await gateway.logs_message(execution_id, since, limit))
 
     async def _get_status(self, name: str | None) -> None:

@@ -36,7 +36,6 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     NO_STATE = "no_state"
     NOT_SUPPORTED = "not_supported"
-    CONTROL_FAILED = "control_failed"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     BACKEND_UNAVAILABLE = "backend_unavailable"
     RATE_LIMITED = "rate_limited"

@@ -27,6 +27,9 @@ RESERVED_TYPES = frozenset(
         "error",
         "control_result",
         "system_metrics",
+        # Also the gateway's own: its greeting on monitor and its log answers.
+        "system_status",
+        "execution_logs",
     }
 )
 

@@ -165,3 +165,32 @@ async def test_clients_of_a_killed_process_recover_on_another(cluster: Cluster) 
     assert sio.acks[-1]["recovered"] is True
     await ws.close()
     await sio.close()
+
+
+async def test_a_cut_pubsub_link_loses_nothing(
+    cluster: Cluster, redis_server: RedisProcess
+) -> None:
+    """Killing the listener's connection while Redis stays up leaves no gap."""
+    import redis.asyncio as aioredis
+
+    a, b = cluster(2)
+    channel = _channel()
+    followers: list[Follower] = [WebSocketFollower(channel), SocketIOFollower(channel)]
+    await followers[0].connect(a.ws_url)
+    await followers[1].connect(b.url)
+
+    stream = asyncio.create_task(_publish_stream([a.url, b.url], channel, 150))
+    admin = aioredis.Redis.from_url(redis_server.url)
+    try:
+        while not stream.done():
+            await admin.client_kill_filter(_type="pubsub")
+            await asyncio.sleep(0.15)
+    finally:
+        await admin.aclose()
+    await stream
+    for follower in followers:
+        await follower.wait_for(150, timeout=20)
+    await asyncio.sleep(0.3)
+    _assert_each_once_in_order(followers, 150)
+    for follower in followers:
+        await follower.close()
