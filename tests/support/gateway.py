@@ -12,7 +12,7 @@ import uvicorn
 
 from realtime.app import create_app
 from realtime.gateway import Gateway
-from realtime.server import uvicorn_options
+from realtime.server import GatewayServer, uvicorn_options
 from realtime.settings import Settings
 
 # What every test gateway starts from; a test overrides what it is about.
@@ -28,8 +28,12 @@ BASE_SETTINGS: dict[str, Any] = {
 }
 
 
-class _Server(uvicorn.Server):
-    # The test session owns the signal handlers, not each server in it.
+class _Server(GatewayServer):
+    """The server production runs (it drains connections before stopping).
+
+    The test session owns the signal handlers, not each server in it.
+    """
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -67,7 +71,7 @@ async def running_gateway(**overrides: Any) -> AsyncIterator[RunningGateway]:
     settings = Settings(**{**BASE_SETTINGS, **overrides})
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, **uvicorn_options(settings))
-    server = _Server(config)
+    server = _Server(config, app.state.gateway)
     task = asyncio.create_task(server.serve(), name="uvicorn")
     try:
         async with asyncio.timeout(10):
