@@ -25,7 +25,7 @@ from realtime.protocol.channels import (
     ChannelKind,
     channel_of,
 )
-from realtime.protocol.client import ChannelId, EventName, describe_validation_error
+from realtime.protocol.client import EventName, describe_validation_error
 from realtime.protocol.envelope import Message, error_message, gateway_message
 from realtime.protocol.errors import ErrorCode, ProtocolError
 from realtime.protocol.filters import ACCEPT_ALL, EventFilter
@@ -46,6 +46,9 @@ def _event_packet(namespace: str) -> Callable[[Message], eio_packet.Packet]:
 
     return encode
 
+
+# Events acknowledged with {"ok": ...}; the others answer with envelopes.
+_ACK_EVENTS = frozenset({"subscribe", "unsubscribe"})
 
 # How often, in queued packets, a backed-up queue has its bytes added up.
 _BYTES_CHECK_EVERY = 64
@@ -183,10 +186,13 @@ class SocketIOConnection:
             raise
 
 
+# Ids are checked by channel_of, which answers invalid_channel as the paths do.
+
+
 class _SubscribeRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: ChannelId
+    id: Any
     since: int | None = Field(default=None, ge=0)
     epoch: str | None = Field(default=None, max_length=64)
     events: list[EventName] | None = Field(default=None, max_length=64)
@@ -195,13 +201,13 @@ class _SubscribeRequest(BaseModel):
 class _IdRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    id: ChannelId | None = None
+    id: Any = None
 
 
 class _LogsRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    execution_id: ChannelId
+    execution_id: Any
     since: int = Field(default=0, ge=0)
     limit: int = Field(default=1000, ge=1, le=1000)
 
@@ -210,7 +216,7 @@ class _ControlRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     command: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    execution_id: ChannelId
+    execution_id: Any
 
 
 class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -244,6 +250,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if connection is None or handler is None:
             return None
         data = args[1] if len(args) > 1 else None
+        refuse = self._refusal if event in _ACK_EVENTS else self._error_envelope
         try:
             if not connection.rate.allow():
                 raise ProtocolError(
@@ -251,19 +258,24 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 )
             return await handler(connection, data)
         except ProtocolError as error:
-            return self._refusal(error.code, error.detail)
+            return refuse(error.code, error.detail)
         except BackendUnavailable as error:
-            return self._refusal(ErrorCode.BACKEND_UNAVAILABLE, str(error))
+            return refuse(ErrorCode.BACKEND_UNAVAILABLE, str(error))
         except ValidationError as error:
-            detail = describe_validation_error(error)
-            return self._refusal(ErrorCode.INVALID_MESSAGE, detail)
+            return refuse(ErrorCode.INVALID_MESSAGE, describe_validation_error(error))
         except Exception:
             logger.exception("socket.io handler failed", extra={"event": event})
-            return self._refusal(ErrorCode.INTERNAL, "internal error")
+            return refuse(ErrorCode.INTERNAL, "internal error")
 
     def _refusal(self, code: ErrorCode, detail: str) -> Ack:
+        """The refusal of a subscribe or unsubscribe: ``{"ok": false, ...}``."""
         self.gateway.count_error(code)
         return {"ok": False, "error": code.value, "detail": detail}
+
+    def _error_envelope(self, code: ErrorCode, detail: str) -> Ack:
+        """A request's refusal: the ``error`` envelope plain WebSocket gets too."""
+        self.gateway.count_error(code)
+        return error_message(code, detail).envelope()
 
     def _refuse_connect(self, sid: str, error: ProtocolError) -> NoReturn:
         logger.info("socket.io refused", extra={"sid": sid, "code": error.code.value})
@@ -457,17 +469,20 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _request_logs(self, connection: SocketIOConnection, data: Any) -> Ack:
         request = _LogsRequest.model_validate(_object(data))
-        channel = Channel(ChannelKind.EXECUTION, request.execution_id)
+        channel = channel_of(ChannelKind.EXECUTION, request.execution_id)
+        assert channel.id is not None
         await self.gateway.authorize(connection.identity, channel)
         message = await self.gateway.logs_message(
-            request.execution_id, request.since, request.limit
+            channel.id, request.since, request.limit
         )
         return message.envelope()
 
     async def _control_command(self, connection: SocketIOConnection, data: Any) -> Ack:
         request = _ControlRequest.model_validate(_object(data))
+        channel = channel_of(ChannelKind.EXECUTION, request.execution_id)
+        assert channel.id is not None
         message = await self.gateway.control_message(
-            request.command, request.execution_id, connection.user_id
+            request.command, channel.id, connection.user_id
         )
         return message.envelope()
 

@@ -1,10 +1,16 @@
-"""Bad Socket.IO requests: an ack with ok false and a code; the server unharmed."""
+"""Bad Socket.IO requests: a refusal with a code, and the server unharmed.
+
+subscribe and unsubscribe refuse with ``{"ok": false, "error": CODE}``; the
+requests answered with envelopes (get_status, request_logs) refuse with the
+``error`` envelope plain WebSocket clients get.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.support.clients import assert_sio_serves, new_id, sio_connect
+from tests.support.envelopes import assert_error
 from tests.support.gateway import RunningGateway
 
 
@@ -15,15 +21,17 @@ from tests.support.gateway import RunningGateway
         {"id": "x" * 65},
         {"id": ""},
         {"id": "no/slash"},
+        {"id": {"nested": 1}},
+        {"id": True},
     ],
 )
 async def test_subscribe_with_a_bad_id_is_refused(
     gateway: RunningGateway, request_data: dict
 ) -> None:
-    """An id outside the alphabet is a wrong field: ok false, invalid_message."""
+    """An id outside the alphabet names no channel: ok false, invalid_channel."""
     async with sio_connect(gateway, "/execution") as client:
         ack = await client.call("subscribe", request_data)
-    assert (ack["ok"], ack["error"]) == (False, "invalid_message")
+    assert (ack["ok"], ack["error"]) == (False, "invalid_channel")
     assert isinstance(ack["detail"], str)
     await assert_sio_serves(gateway)
 
@@ -35,7 +43,6 @@ async def test_subscribe_with_a_bad_id_is_refused(
         {},
         [new_id()],
         True,
-        {"id": {"nested": 1}},
         {"id": "42", "since": -1},
         {"id": "42", "since": "soon"},
         {"id": "42", "events": "log_update"},
@@ -55,24 +62,24 @@ async def test_subscribe_with_a_missing_or_wrong_field_is_invalid_message(
 async def test_get_status_with_a_bad_or_missing_id_is_refused(
     gateway: RunningGateway,
 ) -> None:
-    """get_status {id: bad}: invalid_message; with no id: invalid_channel."""
+    """get_status with a bad or no id: the error envelope, invalid_channel."""
     async with sio_connect(gateway, "/project") as client:
         bad = await client.call("get_status", {"id": "bad id"})
         missing = await client.call("get_status", {})
-    assert (bad["ok"], bad["error"]) == (False, "invalid_message")
-    assert (missing["ok"], missing["error"]) == (False, "invalid_channel")
+    assert_error(bad, "invalid_channel")
+    assert_error(missing, "invalid_channel")
     await assert_sio_serves(gateway)
 
 
 async def test_request_logs_without_an_execution_is_invalid_message(
     gateway: RunningGateway,
 ) -> None:
-    """request_logs {}: ok false, invalid_message."""
+    """request_logs {}: the error envelope, invalid_message."""
     async with sio_connect(gateway, "/execution") as client:
         ack = await client.call("request_logs", {})
         limit = await client.call("request_logs", {"execution_id": "1", "limit": 0})
-    assert (ack["ok"], ack["error"]) == (False, "invalid_message")
-    assert (limit["ok"], limit["error"]) == (False, "invalid_message")
+    assert_error(ack, "invalid_message")
+    assert_error(limit, "invalid_message")
     await assert_sio_serves(gateway)
 
 
@@ -93,6 +100,6 @@ async def test_a_handshake_with_a_bad_id_reports_an_error_event(
     async with sio_connect(gateway, "/execution", auth={"id": "a.b"}) as client:
         envelope = await client.next_of("error")
         ack = await client.call("subscribe", {"id": new_id()})
-    assert envelope["data"]["code"] == "invalid_message"
+    assert envelope["data"]["code"] == "invalid_channel"
     assert ack["ok"] is True
     await assert_sio_serves(gateway)
