@@ -126,6 +126,16 @@ def create_app(settings: Settings | None = None) -> Any:
                 with contextlib.suppress(asyncio.CancelledError):
                     await demo
             await reporter.stop()
+            admin = getattr(server, "realtime_admin", None)
+            if admin is not None:
+                # Its stats task would outlive the app, and its patches of
+                # engine.io's socket class, stacked by a second app in the same
+                # process, recurse on every Socket.IO connection.
+                if admin.stats_task is not None:
+                    admin.stats_task.cancel()  # its own shutdown() waits 2 s
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await admin.stats_task
+                admin.uninstrument()
             await gateway.close()
             await gateway.bus.stop()
             logger.info("gateway stopped")

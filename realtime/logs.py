@@ -9,6 +9,7 @@ happen. Records carry named fields (client, sid, user, channel, code) through
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -25,6 +26,31 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+
+
+# A token as it may reach a log line through someone else's logger: uvicorn
+# logs each WebSocket path with its query string (``?token=``) at INFO, and the
+# request headers (``Authorization: Bearer``) at DEBUG.
+_SECRET = re.compile(
+    r"eyJ[\w-]*\.[\w-]+\.[\w-]*"  # a JWT, wherever it appears
+    r"|(?<=token=)[^&\s\"'\\]+"  # a query parameter
+    r"|(?<=bearer )[^\s\"'\\]+",  # a credential
+    re.IGNORECASE,
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks tokens out of every record's message, whichever logger wrote it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True  # the formatter reports the broken record itself
+        redacted = _SECRET.sub("[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -61,6 +87,7 @@ def configure_logging(level: str, format: str) -> None:
     )
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
