@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 
 from realtime.edges.fastpath import FrameSink, text_frame
@@ -19,16 +20,18 @@ class DirectWriter:
     off the queue but not sent, which a direct write would overtake.
     """
 
-    __slots__ = ("_send_queued", "queued", "sink", "socket")
+    __slots__ = ("_poll_queued", "_send_queued", "queued", "sink", "socket")
 
     def __init__(self, eio_socket: Any, sink: FrameSink) -> None:
         self.socket = eio_socket
         self.sink = sink
         self.queued = False
         self._send_queued = eio_socket.send
+        self._poll_queued = eio_socket.poll
         # engine.io's own packets (CONNECT, acks, pings) take the same road,
         # so they keep their place among the events.
         eio_socket.send = self.send
+        eio_socket.poll = self.poll
 
     @classmethod
     def attach(cls, eio_socket: Any, sink: FrameSink | None) -> DirectWriter | None:
@@ -53,3 +56,21 @@ class DirectWriter:
             self.sink.write(text_frame(pkt.encode()))
         else:
             await self._send_queued(pkt)
+
+    async def poll(self) -> list[eio_packet.Packet]:
+        """engine.io's writer's wait for queued packets, without its deadline.
+
+        The writer takes ping_interval + ping_timeout seconds with nothing
+        queued for a dead client and closes the socket; with every packet,
+        pings included, written directly, that silence means nothing. The
+        reader still drops a client that stops answering pings, and wakes the
+        writer when it does.
+        """
+        while True:
+            try:
+                packets: list[eio_packet.Packet] = await self._poll_queued()
+            except eio_exceptions.QueueEmpty:
+                if self.socket.closed or self.socket.closing:
+                    raise
+                continue
+            return packets

@@ -457,9 +457,19 @@ def _recovery_fields(auth: dict[str, Any]) -> tuple[int | None, str | None]:
     return since, epoch if isinstance(epoch, str) else None
 
 
+class _Server(socketio.AsyncServer):  # type: ignore[misc]
+    async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
+        # Attached before engine.io starts the socket's writer task, so that
+        # task waits through DirectWriter.poll from its first packet on.
+        eio_socket = self.eio.sockets.get(eio_sid)
+        if eio_socket is not None:
+            DirectWriter.attach(eio_socket, frame_sink(environ.get("asgi.scope")))
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+
 def create_server(gateway: Gateway) -> socketio.AsyncServer:
     settings = gateway.settings
-    server = socketio.AsyncServer(
+    server = _Server(
         async_mode="asgi",
         cors_allowed_origins=OriginPolicy(settings.cors_origins).for_engineio,
         max_http_buffer_size=settings.max_message_bytes,

@@ -96,6 +96,11 @@ class WebSocketFollower(Follower):
         assert self._reader is not None
         await asyncio.wait_for(asyncio.shield(self._reader), timeout)
 
+    @property
+    def close_code(self) -> int | None:
+        """The close code of the last connection, once it is closed."""
+        return None if self._socket is None else self._socket.close_code
+
 
 class SocketIOFollower(Follower):
     def __init__(self, channel: str) -> None:
