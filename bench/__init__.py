@@ -1,0 +1,1 @@
+"""The fan-out benchmark: ``uv run --group bench python -m bench [--quick]``."""

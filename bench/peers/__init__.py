@@ -1,0 +1,1 @@
+"""Reference servers the gateway is measured against, each as small as it can be."""

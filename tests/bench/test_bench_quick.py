@@ -1,0 +1,114 @@
+"""The benchmark's quick mode runs end to end: it yields figures and loses nothing.
+
+It proves the bench works, not that anything is fast: no figure is compared
+with a threshold, since the machine is shared and its speed varies.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Needs Node.js and npm: run with the other Node tests, `pytest -m node`.
+pytestmark = pytest.mark.node
+
+ROOT = Path(__file__).resolve().parents[2]
+LOADGEN = ROOT / "bench" / "loadgen"
+QUICK_SERVERS = {"gateway-socketio", "gateway-ws", "python-socketio"}
+
+
+def _install_loadgen() -> None:
+    if (LOADGEN / "node_modules").is_dir():
+        return
+    npm = shutil.which("npm")
+    assert npm is not None, "the bench needs Node 18+ with npm on the PATH"
+    subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"], cwd=LOADGEN, check=True, timeout=600
+    )
+
+
+def _assert_complete(phase: dict[str, Any], where: str) -> None:
+    assert phase["published"] > 0, where
+    assert phase["publish_failed"] == 0, where
+    assert phase["delivered"] == phase["expected"] > 0, where
+    assert phase["lost"] == 0, where
+    assert phase["duplicates"] == 0, where
+    assert phase["latency_ms"]["count"] == phase["delivered"], where
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    _install_loadgen()
+    folder = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--out",
+            str(folder / "doc"),
+            "--raw",
+            str(folder / "raw"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + "\n" + done.stderr[-5000:]
+    return folder, done.stdout
+
+
+@pytest.mark.timeout(900)
+def test_every_quick_server_yields_figures_without_loss(
+    quick_run: tuple[Path, str],
+) -> None:
+    folder, _ = quick_run
+    run = json.loads((folder / "raw" / "results-quick.json").read_text())
+    results = {result["key"]: result for result in run["results"]}
+    assert set(results) == QUICK_SERVERS
+
+    for key, result in results.items():
+        assert result["error"] is None, key
+        assert result["idle_rss"] > 0, key
+        assert result["probe"]["failed"] == 0, key
+        assert result["probe"]["latency_ms"]["count"] > 0, key
+        assert len(result["sweep"]) == len(run["plan"]["sweep"]), key
+        for point in result["sweep"]:
+            where = f"{key} at {point['subscribers']} subscribers"
+            _assert_complete(point["saturate"], where + ", saturated")
+            _assert_complete(point["latency"], where + ", latency")
+            assert point["saturate"]["deliveries_per_second"] > 0, where
+        _assert_complete(result["cpu"], f"{key}, CPU")
+        assert result["cpu"]["us_per_delivery"] is not None, key
+        overload = result["overload"]
+        _assert_complete(overload["live"], f"{key}, live readers under overload")
+        assert overload["resume"]["resumed"] == overload["paused"] > 0, key
+        assert overload["rss_peak"] > 0, key
+
+
+@pytest.mark.timeout(900)
+def test_quick_run_writes_the_report(quick_run: tuple[Path, str]) -> None:
+    folder, stdout = quick_run
+    doc = (folder / "doc" / "performance.md").read_text()
+    for heading in ("CPU per delivery", "Connections and memory", "Overload"):
+        assert heading in doc
+        assert heading.lower() in stdout.lower()
+    for label in ("gateway, Socket.IO edge", "gateway, plain WebSocket edge"):
+        assert label in doc
+    assert "x bare python-socketio" in doc
+    if importlib.util.find_spec("matplotlib") is not None:
+        charts = sorted((folder / "doc" / "img").glob("*.png"))
+        assert [chart.name for chart in charts] == [
+            "quick-p99.png",
+            "quick-throughput.png",
+        ]
+        assert all(chart.stat().st_size > 1000 for chart in charts)
