@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from engineio import exceptions as eio_exceptions
@@ -14,20 +15,20 @@ class DirectWriter:
     """Writes an engine.io socket's packets straight to its transport.
 
     engine.io queues every packet for a writer task that sends it through
-    ASGI; here each goes out as a prebuilt frame at once instead. Once the
-    transport pushes back, everything goes through engine.io's queue for the
-    rest of the connection: its writer may be holding packets it has taken
-    off the queue but not sent, which a direct write would overtake.
+    ASGI; here each goes out as a prebuilt frame at once instead, as long as
+    that keeps the order: nothing waits in the queue, the writer holds no
+    packet it has taken but not yet sent, and the transport is not pushing
+    back. Otherwise the packet joins the queue, and direct writes resume once
+    the writer has caught up.
     """
 
-    __slots__ = ("_poll_queued", "_send_queued", "queued", "sink", "socket")
+    __slots__ = ("_send_queued", "holding", "sink", "socket")
 
     def __init__(self, eio_socket: Any, sink: FrameSink) -> None:
         self.socket = eio_socket
         self.sink = sink
-        self.queued = False
+        self.holding = False
         self._send_queued = eio_socket.send
-        self._poll_queued = eio_socket.poll
         # engine.io's own packets (CONNECT, acks, pings) take the same road,
         # so they keep their place among the events.
         eio_socket.send = self.send
@@ -44,12 +45,8 @@ class DirectWriter:
         return writer
 
     def ready(self) -> bool:
-        if self.queued:
-            return False
-        if self.sink.writable and self.socket.queue.empty():
-            return True
-        self.queued = True
-        return False
+        """Whether a packet written now goes out in order."""
+        return not self.holding and self.socket.queue.empty() and self.sink.writable
 
     async def send(self, pkt: eio_packet.Packet) -> None:
         if not pkt.binary and self.ready():
@@ -58,19 +55,35 @@ class DirectWriter:
             await self._send_queued(pkt)
 
     async def poll(self) -> list[eio_packet.Packet]:
-        """engine.io's writer's wait for queued packets, without its deadline.
+        """engine.io's writer's wait for queued packets, in two respects its own.
 
-        The writer takes ping_interval + ping_timeout seconds with nothing
-        queued for a dead client and closes the socket; with every packet,
-        pings included, written directly, that silence means nothing. The
-        reader still drops a client that stops answering pings, and wakes the
-        writer when it does.
+        It has no deadline: engine.io's writer gives up after ping_interval +
+        ping_timeout seconds with nothing queued, which, with every packet
+        written directly, would close healthy connections (engine.io's reader
+        still drops a client that stops answering pings). And it takes the
+        packet off the queue in the writer task itself (engine.io's wait_for
+        takes it in a task of its own first), so a packet is always either in
+        the queue or held, never unaccounted for while a direct write checks.
         """
+        self.holding = False  # called again: the writer sent all it took
+        queue = self.socket.queue
+        try:
+            first = await queue.get()
+        except asyncio.CancelledError:
+            raise eio_exceptions.QueueEmpty() from None  # as engine.io's poll does
+        queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
         while True:
             try:
-                packets: list[eio_packet.Packet] = await self._poll_queued()
-            except eio_exceptions.QueueEmpty:
-                if self.socket.closed or self.socket.closing:
-                    raise
-                continue
-            return packets
+                packet = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            queue.task_done()
+            if packet is None:
+                queue.put_nowait(None)  # the close, for the next poll
+                break
+            packets.append(packet)
+        self.holding = True
+        return packets
