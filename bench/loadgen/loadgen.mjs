@@ -9,7 +9,9 @@
 // Each command carries an `id` that its answer repeats: one line
 // {"ok": true, "id", ...} or {"ok": false, "error"}. The commands:
 //   target    {protocol: "socketio"|"ws", url, publishUrl, namespace, wsPath,
-//              channelId, pid, clockTicks, serverCore}
+//              channelId, pid, clockTicks, serverCore, urls?, publishUrls?}
+//              urls/publishUrls: several processes of one server; new clients
+//              are spread round-robin over urls, publications over publishUrls
 //   connect   {count, concurrency, library} add subscribed clients, timed (library:
 //                                           socket.io-client instead of the lean one)
 //   probe     {count}                       connect-and-subscribe latency, one at a time
@@ -267,7 +269,7 @@ function connectSocketIOLibrary(sub) {
 function connectSocketIOLean(sub) {
   return new Promise((resolve, reject) => {
     const nsp = target.namespace;
-    const socket = new WebSocket(`${target.wsUrl}/socket.io/?EIO=4&transport=websocket`, {
+    const socket = new WebSocket(`${nextWsUrl()}/socket.io/?EIO=4&transport=websocket`, {
       perMessageDeflate: false,
       skipUTF8Validation: true,
     });
@@ -322,7 +324,7 @@ function connectSocketIOLean(sub) {
 
 function connectWs(sub) {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(target.wsUrl + target.wsPath + target.channelId, {
+    const socket = new WebSocket(nextWsUrl() + target.wsPath + target.channelId, {
       perMessageDeflate: false,
       skipUTF8Validation: true,
     });
@@ -371,8 +373,19 @@ async function openClient(library = false) {
 let agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 let padCache = ["", ""];
 
+// Round-robin over the target's processes (one process: always the same URL).
+// Reset by each `target`, so every setup's clients start at its first process
+// and an even count spreads evenly.
+let wsTurn = 0;
+let publishTurn = 0;
+
+function nextWsUrl() {
+  return target.wsUrls[wsTurn++ % target.wsUrls.length];
+}
+
 function publish(seq, pad) {
   if (padCache[0].length !== pad) padCache = ["x".repeat(pad), ""];
+  const publishUrl = target.publishUrls[publishTurn++ % target.publishUrls.length];
   const sentAt = now();
   const body = JSON.stringify({
     channel: `execution:${target.channelId}`,
@@ -381,7 +394,7 @@ function publish(seq, pad) {
   });
   return new Promise((resolve) => {
     const request = http.request(
-      target.publishUrl,
+      publishUrl,
       {
         method: "POST",
         agent,
@@ -678,9 +691,15 @@ async function closeAll() {
 }
 
 function setTarget(spec) {
+  const urls = spec.urls && spec.urls.length ? spec.urls : [spec.url];
+  wsTurn = 0;
+  publishTurn = 0;
   target = {
     ...spec,
-    wsUrl: spec.url.replace(/^http/, "ws"),
+    wsUrl: urls[0].replace(/^http/, "ws"),
+    wsUrls: urls.map((url) => url.replace(/^http/, "ws")),
+    publishUrls:
+      spec.publishUrls && spec.publishUrls.length ? spec.publishUrls : [spec.publishUrl],
   };
   return { target: target.protocol };
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.processes import RedisProcess
 
 # Needs Node.js and npm: run with the other Node tests, `pytest -m node`.
 pytestmark = pytest.mark.node
@@ -112,3 +115,33 @@ def test_quick_run_writes_the_report(quick_run: tuple[Path, str]) -> None:
             "quick-throughput.png",
         ]
         assert all(chart.stat().st_size > 1000 for chart in charts)
+
+
+@pytest.mark.timeout(120)
+def test_scale_mode_fans_out_over_redis_without_loss(
+    tmp_path: Path, redis_server: RedisProcess
+) -> None:
+    # One memory process and two Redis processes, briefly: bench.scale itself
+    # exits non-zero on any loss, duplicate or failed publication.
+    _install_loadgen()
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench.scale", "--processes", "2"),
+            *("--subscribers", "20", "--seconds", "1", "--raw", str(tmp_path)),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_REDIS_URL": redis_server.url},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + "\n" + done.stderr[-3000:]
+    rows = json.loads((tmp_path / "scale.json").read_text())["rows"]
+    assert [(row["backend"], row["processes"]) for row in rows] == [
+        ("memory", 1),
+        ("redis", 2),
+    ]
+    assert rows[1]["per_process"] == [10, 10]
+    for row in rows:
+        for phase in (row["rate"], row["saturate"]):
+            _assert_complete(phase, row["setup"])
