@@ -266,7 +266,9 @@ export class RealtimeClient {
   private readonly anyListeners = new Set<(env: Envelope) => void>()
   private readonly stateListeners = new Set<(state: ConnectionState) => void>()
   private readonly errorListeners = new Set<(error: ClientError) => void>()
-  private readonly namespaceListeners = new Set<(ns: NamespaceName, state: ConnectionState) => void>()
+  private readonly namespaceListeners = new Set<
+    (ns: NamespaceName, state: ConnectionState) => void
+  >()
   private aggregate: ConnectionState = 'disconnected'
   private closed = false
   /** Bumped on every drop or refusal; a reconnect refreshes the token when behind. */
@@ -315,7 +317,9 @@ export class RealtimeClient {
   }
 
   /** Every change of one namespace's state. */
-  onNamespaceStateChange(listener: (ns: NamespaceName, state: ConnectionState) => void): Unsubscribe {
+  onNamespaceStateChange(
+    listener: (ns: NamespaceName, state: ConnectionState) => void,
+  ): Unsubscribe {
     this.namespaceListeners.add(listener)
     return () => this.namespaceListeners.delete(listener)
   }
@@ -417,7 +421,11 @@ export class RealtimeClient {
 
   /* --- subscriptions --- */
 
-  subscribe(ns: SubscribableNamespace, id: string, options: SubscribeOptions = {}): SubscriptionHandle {
+  subscribe(
+    ns: SubscribableNamespace,
+    id: string,
+    options: SubscribeOptions = {},
+  ): SubscriptionHandle {
     if (this.closed) throw new Error('RealtimeClient is closed')
     if (!isSubscribable(ns)) throw new TypeError(`namespace /${String(ns)} takes no subscribe`)
     if (!isValidId(id)) throw new TypeError(`invalid ${ns} id: ${JSON.stringify(id)}`)
@@ -716,31 +724,33 @@ export class RealtimeClient {
     const events = this.eventsOf(sub)
     if (events) request.events = events
     sub.sentEvents = events
-    conn.socket.timeout(this.ackTimeout).emit('subscribe', request, (err: unknown, res: unknown) => {
-      if (seq !== sub.seq || this.subs.get(sub.channel) !== sub) return
-      if (err) {
-        // A lost ack while still connected is retried; after a drop the connect
-        // handler resubscribes anyway.
-        if (conn.socket.connected && !sub.retryTimer) {
-          this.emitError({ namespace: sub.ns, code: 'subscribe_timeout', channel: sub.channel })
-          sub.retryTimer = setTimeout(() => {
-            sub.retryTimer = null
-            this.sendSubscribe(sub)
-          }, 1000)
+    conn.socket
+      .timeout(this.ackTimeout)
+      .emit('subscribe', request, (err: unknown, res: unknown) => {
+        if (seq !== sub.seq || this.subs.get(sub.channel) !== sub) return
+        if (err) {
+          // A lost ack while still connected is retried; after a drop the connect
+          // handler resubscribes anyway.
+          if (conn.socket.connected && !sub.retryTimer) {
+            this.emitError({ namespace: sub.ns, code: 'subscribe_timeout', channel: sub.channel })
+            sub.retryTimer = setTimeout(() => {
+              sub.retryTimer = null
+              this.sendSubscribe(sub)
+            }, 1000)
+          }
+          return
         }
-        return
-      }
-      const result: SubscribeResult = isSubscribeResult(res)
-        ? res
-        : { ok: false, error: 'invalid_ack' }
-      if (result.ok) {
-        this.tracker.noteAck(sub.channel, result.epoch ?? null, result.offset ?? null)
-      } else {
-        this.emitError({ namespace: sub.ns, code: result.error, channel: sub.channel })
-      }
-      sub.ack = result
-      for (const rec of [...sub.subscribers]) this.settle(sub, rec, result)
-    })
+        const result: SubscribeResult = isSubscribeResult(res)
+          ? res
+          : { ok: false, error: 'invalid_ack' }
+        if (result.ok) {
+          this.tracker.noteAck(sub.channel, result.epoch ?? null, result.offset ?? null)
+        } else {
+          this.emitError({ namespace: sub.ns, code: result.error, channel: sub.channel })
+        }
+        sub.ack = result
+        for (const rec of [...sub.subscribers]) this.settle(sub, rec, result)
+      })
   }
 
   private settle(sub: ChannelSubscription, rec: SubscriberRecord, result: SubscribeResult): void {
@@ -833,7 +843,8 @@ export class RealtimeClient {
   }
 
   private asEnvelope(res: unknown): Envelope {
-    if (!isEnvelope(res)) throw new Error('the gateway answered with something other than an envelope')
+    if (!isEnvelope(res))
+      throw new Error('the gateway answered with something other than an envelope')
     return normalizeEnvelope(res)
   }
 

@@ -84,7 +84,9 @@ export function matchesEvents(type: string, events: readonly string[] | null | u
  * Union of several subscribers' filters: null (everything) as soon as one of them wants
  * everything, so sharing one server subscription never hides a message from anyone.
  */
-export function unionEvents(filters: readonly (readonly string[] | null | undefined)[]): string[] | null {
+export function unionEvents(
+  filters: readonly (readonly string[] | null | undefined)[],
+): string[] | null {
   const out = new Set<string>()
   for (const f of filters) {
     if (!f || f.length === 0) return null

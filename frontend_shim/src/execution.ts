@@ -58,7 +58,9 @@ function num(value: unknown): number | null {
 }
 
 function stepIdOf(step: ExecutionStepData | StepProgressData, index: number): string {
-  return str(step.step_id) ?? str((step as ExecutionStepData).id) ?? str(step.step_name) ?? `#${index}`
+  return (
+    str(step.step_id) ?? str((step as ExecutionStepData).id) ?? str(step.step_name) ?? `#${index}`
+  )
 }
 
 function toStepView(
@@ -72,7 +74,8 @@ function toStepView(
     step_name: str(s.step_name) ?? str(s.name) ?? previous?.step_name ?? stepIdOf(step, index),
     status: str(s.status) ?? previous?.status ?? 'pending',
     order: num(s.order) ?? previous?.order ?? index,
-    execution_time: 'execution_time' in s ? num(s.execution_time) : (previous?.execution_time ?? null),
+    execution_time:
+      'execution_time' in s ? num(s.execution_time) : (previous?.execution_time ?? null),
     output: 'output' in s ? str(s.output) : (previous?.output ?? null),
     error_message: 'error_message' in s ? str(s.error_message) : (previous?.error_message ?? null),
   }
@@ -160,7 +163,10 @@ export class ExecutionModel {
     this.touch(env)
   }
 
-  appendLog(data: LogEntryData, env?: Partial<Pick<Envelope, 'offset' | 'epoch' | 'timestamp'>>): LogLine {
+  appendLog(
+    data: LogEntryData,
+    env?: Partial<Pick<Envelope, 'offset' | 'epoch' | 'timestamp'>>,
+  ): LogLine {
     this.logSeq += 1
     const offset = env?.offset ?? null
     const epoch = env?.epoch ?? null
@@ -175,7 +181,8 @@ export class ExecutionModel {
       source: str(data.source),
     }
     this.logs.push(line)
-    if (this.logs.length > this.maxLogLines) this.logs.splice(0, this.logs.length - this.maxLogLines)
+    if (this.logs.length > this.maxLogLines)
+      this.logs.splice(0, this.logs.length - this.maxLogLines)
     return line
   }
 

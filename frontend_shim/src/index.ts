@@ -29,6 +29,11 @@ export {
   type StepView,
 } from './execution.js'
 export { flattenNumeric, formatMetric, type NumericField } from './metrics.js'
-export { ChannelTracker, type AcceptReason, type AcceptVerdict, type ChannelPosition } from './tracker.js'
+export {
+  ChannelTracker,
+  type AcceptReason,
+  type AcceptVerdict,
+  type ChannelPosition,
+} from './tracker.js'
 export * from './types.js'
 export { realtimeProxy, type RealtimeProxyEntry } from './vite.js'

@@ -8,12 +8,18 @@ export interface NumericField {
  * Every finite number in a (nested) object, with dotted keys. The gateway's metrics
  * payload may grow fields; a view built on this shows new ones without a release.
  */
-export function flattenNumeric(value: unknown, prefix = '', depth = 0, out: NumericField[] = []): NumericField[] {
+export function flattenNumeric(
+  value: unknown,
+  prefix = '',
+  depth = 0,
+  out: NumericField[] = [],
+): NumericField[] {
   if (depth > 4 || typeof value !== 'object' || value === null || Array.isArray(value)) return out
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const key = prefix ? `${prefix}.${k}` : k
     if (typeof v === 'number' && Number.isFinite(v)) out.push({ key, value: v })
-    else if (typeof v === 'object' && v !== null && !Array.isArray(v)) flattenNumeric(v, key, depth + 1, out)
+    else if (typeof v === 'object' && v !== null && !Array.isArray(v))
+      flattenNumeric(v, key, depth + 1, out)
   }
   return out
 }

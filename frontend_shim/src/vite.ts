@@ -16,7 +16,9 @@ export interface RealtimeProxyEntry {
 }
 
 /** `/socket.io` (Socket.IO) and `/ws` (plain WebSocket) to the gateway, upgrades included. */
-export function realtimeProxy(target = 'http://localhost:8001'): Record<string, RealtimeProxyEntry> {
+export function realtimeProxy(
+  target = 'http://localhost:8001',
+): Record<string, RealtimeProxyEntry> {
   return {
     '/socket.io': { target, ws: true, changeOrigin: true },
     '/ws': { target, ws: true, changeOrigin: true },

@@ -22,3 +22,10 @@ def test_shim_unit_tests_pass() -> None:
 def test_shim_typechecks_and_builds() -> None:
     run_npm(["run", "typecheck"])
     run_npm(["run", "build"])
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("node_modules")
+def test_shim_sources_are_formatted() -> None:
+    """Prettier (width 100) leaves the TypeScript and Vue sources unchanged."""
+    run_npm(["run", "format:check"])

@@ -148,7 +148,12 @@ async function control(
       return { ok: Boolean(d.ok), status: d.status ?? null, detail: d.detail ?? null }
     }
     const code = (env.data as { code?: unknown }).code
-    return { ok: false, status: null, detail: env.data, error: typeof code === 'string' ? code : env.type }
+    return {
+      ok: false,
+      status: null,
+      detail: env.data,
+      error: typeof code === 'string' ? code : env.type,
+    }
   } catch (err) {
     return { ok: false, status: null, detail: String(err), error: 'no_answer' }
   }
@@ -227,11 +232,15 @@ export class WebSocketService {
     return this.on('log_update', handler)
   }
 
-  onErrorUpdate(handler: DataHandler<{ execution_id: string | number; error_message: string }>): () => void {
+  onErrorUpdate(
+    handler: DataHandler<{ execution_id: string | number; error_message: string }>,
+  ): () => void {
     return this.on('error_update', handler)
   }
 
-  onToolStatus(handler: DataHandler<{ toolId: number; isOnline: boolean; message?: string }>): () => void {
+  onToolStatus(
+    handler: DataHandler<{ toolId: number; isOnline: boolean; message?: string }>,
+  ): () => void {
     return this.on('tool_status', handler)
   }
 
@@ -329,13 +338,19 @@ export class PipelineExecutionWebSocket {
     let timer: ReturnType<typeof setTimeout> | undefined
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`execution ${this.executionId}: not subscribed after ${this.connectTimeout} ms`)),
+        () =>
+          reject(
+            new Error(
+              `execution ${this.executionId}: not subscribed after ${this.connectTimeout} ms`,
+            ),
+          ),
         this.connectTimeout,
       )
     })
     try {
       const first = await Promise.race([this.handle.ready, timeout])
-      if (!first.ok) throw new Error(`subscribe to execution ${this.executionId} refused: ${first.error}`)
+      if (!first.ok)
+        throw new Error(`subscribe to execution ${this.executionId} refused: ${first.error}`)
     } finally {
       clearTimeout(timer)
     }

@@ -59,9 +59,13 @@ export interface RealtimePlugin {
 }
 
 /** `app.use(createRealtime({ token }))` provides one client to every component. */
-export function createRealtime(clientOrOptions: RealtimeClient | RealtimeClientOptions = {}): RealtimePlugin {
+export function createRealtime(
+  clientOrOptions: RealtimeClient | RealtimeClientOptions = {},
+): RealtimePlugin {
   const client =
-    clientOrOptions instanceof RealtimeClient ? clientOrOptions : new RealtimeClient(clientOrOptions)
+    clientOrOptions instanceof RealtimeClient
+      ? clientOrOptions
+      : new RealtimeClient(clientOrOptions)
   return {
     client,
     install(app: App) {
@@ -88,7 +92,9 @@ function onCleanup(fn: () => void): void {
 
 /* ----- connection state ----------------------------------------------------------- */
 
-export function useConnectionState(client: RealtimeClient = useRealtimeClient()): Readonly<Ref<ConnectionState>> {
+export function useConnectionState(
+  client: RealtimeClient = useRealtimeClient(),
+): Readonly<Ref<ConnectionState>> {
   const state = ref<ConnectionState>(client.state)
   const off = client.onStateChange((s) => {
     state.value = s
@@ -184,7 +190,10 @@ export function useExecution(
     else if (changed) publishSnapshot(m)
   }
 
-  async function runBackfill(m: ExecutionModel, ack: Extract<SubscribeResult, { ok: true }>): Promise<void> {
+  async function runBackfill(
+    m: ExecutionModel,
+    ack: Extract<SubscribeResult, { ok: true }>,
+  ): Promise<void> {
     if (backfill) return
     const token = { pending: [] as Envelope[] }
     backfill = token
@@ -218,7 +227,8 @@ export function useExecution(
           m.appendLog(data, isLast && last !== null ? { offset: last, epoch } : {})
         })
         for (const env of token.pending) {
-          const covered = last !== null && env.epoch === epoch && env.offset !== null && env.offset <= last
+          const covered =
+            last !== null && env.epoch === epoch && env.offset !== null && env.offset <= last
           if (!covered) m.apply(env)
         }
         publishLogs(m)

@@ -9,7 +9,8 @@ import { baseUrl, logLine, publish, uniqueId } from '../support/gateway'
 
 const base = baseUrl()
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const artifacts = process.env.REALTIME_ARTIFACTS_DIR ?? join(process.cwd(), '..', 'tests', 'artifacts')
+const artifacts =
+  process.env.REALTIME_ARTIFACTS_DIR ?? join(process.cwd(), '..', 'tests', 'artifacts')
 
 let context: BrowserContext
 let profile: string
@@ -51,7 +52,8 @@ async function openPage(query: string): Promise<Page> {
   const page = await context.newPage()
   page.on('pageerror', (err) => pageErrors.push(String(err)))
   page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') consoleLines.push(`${m.type()}: ${m.text()}`)
+    if (m.type() === 'error' || m.type() === 'warning')
+      consoleLines.push(`${m.type()}: ${m.text()}`)
   })
   await page.goto(`${base}/${query}`)
   await page.locator('#connection-state[data-state="connected"]').waitFor({ timeout: 15_000 })
@@ -59,14 +61,19 @@ async function openPage(query: string): Promise<Page> {
 }
 
 /** Runs a page test; on failure saves a screenshot and adds the console to the error. */
-async function withDiagnostics(name: string, body: (pages: Page[]) => Promise<void>): Promise<void> {
+async function withDiagnostics(
+  name: string,
+  body: (pages: Page[]) => Promise<void>,
+): Promise<void> {
   const pages: Page[] = []
   try {
     await body(pages)
   } catch (error) {
     mkdirSync(artifacts, { recursive: true })
     for (const [i, page] of pages.entries()) {
-      await page.screenshot({ path: join(artifacts, `failure-${name}-${i}.png`), fullPage: true }).catch(() => {})
+      await page
+        .screenshot({ path: join(artifacts, `failure-${name}-${i}.png`), fullPage: true })
+        .catch(() => {})
     }
     const detail = consoleLines.slice(-30).join('\n')
     if (error instanceof Error) error.message += `\n--- browser console ---\n${detail}`
@@ -84,9 +91,15 @@ function status(id: string, value: string, steps: { id: string; name: string; st
       execution_id: id,
       status: value,
       pipeline_name: 'browser-test pipeline',
-      steps: steps.map((s, i) => ({ step_id: s.id, step_name: s.name, status: s.status, order: i + 1 })),
+      steps: steps.map((s, i) => ({
+        step_id: s.id,
+        step_name: s.name,
+        status: s.status,
+        order: i + 1,
+      })),
       total_steps: steps.length,
-      completed_steps: steps.filter((s) => ['success', 'failed', 'skipped'].includes(s.status)).length,
+      completed_steps: steps.filter((s) => ['success', 'failed', 'skipped'].includes(s.status))
+        .length,
       current_step: steps.find((s) => s.status === 'running')?.name ?? null,
     },
   }
@@ -111,16 +124,28 @@ describe('the live page served by the gateway', () => {
         {
           channel: `execution:${id}`,
           type: 'step_progress',
-          data: { execution_id: id, step_id: 's1', step_name: 'checkout', status: 'success', execution_time: 1.2 },
+          data: {
+            execution_id: id,
+            step_id: 's1',
+            step_name: 'checkout',
+            status: 'success',
+            execution_time: 1.2,
+          },
         },
         logLine(id, 1, { step_name: 'checkout', message: 'Cloning repository' }),
         logLine(id, 2, { step_name: 'test', message: 'pytest -q' }),
-        logLine(id, 3, { step_name: 'test', level: 'error', message: 'FAILED test_api.py::test_health' }),
+        logLine(id, 3, {
+          step_name: 'test',
+          level: 'error',
+          message: 'FAILED test_api.py::test_health',
+        }),
       ])
       await page.locator('#execution-status[data-status="running"]').waitFor()
       await page.locator('.log-line').nth(2).waitFor()
       expect(await page.locator('.step').count()).toBe(3)
-      expect(await page.locator('.step[data-step-id="s1"]').getAttribute('data-status')).toBe('success')
+      expect(await page.locator('.step[data-step-id="s1"]').getAttribute('data-status')).toBe(
+        'success',
+      )
       expect(await page.locator('#execution-progress').textContent()).toBe('1/3')
       expect(await page.locator('.log-line .log-message').allTextContents()).toEqual([
         'Cloning repository',
@@ -139,13 +164,18 @@ describe('the live page served by the gateway', () => {
       await page.locator('.notice', { hasText: title }).waitFor()
       expect(await page.locator('.notice', { hasText: title }).count()).toBe(1)
       await page.locator('#monitor-status[data-status="healthy"]').waitFor()
-      await page.waitForFunction(() => /^\d+$/.test(document.querySelector('#active-connections')?.textContent?.trim() ?? ''))
+      await page.waitForFunction(() =>
+        /^\d+$/.test(document.querySelector('#active-connections')?.textContent?.trim() ?? ''),
+      )
       await page.locator('.metric').first().waitFor({ timeout: 20_000 })
 
       // Drop the page's WebSocket, publish while it is away, and see each line once.
       await page.evaluate(() => {
-        const rt = (window as unknown as { __realtime: { socketOf(ns: string): { io: { engine: { close(): void } } } } })
-          .__realtime
+        const rt = (
+          window as unknown as {
+            __realtime: { socketOf(ns: string): { io: { engine: { close(): void } } } }
+          }
+        ).__realtime
         rt.socketOf('execution').io.engine.close()
       })
       await page.locator('#connection-state:not([data-state="connected"])').waitFor()
@@ -162,7 +192,9 @@ describe('the live page served by the gateway', () => {
       await page.locator('#execution-status[data-status="success"]').waitFor()
       await page.locator('.log-line').nth(4).waitFor()
       await page.waitForTimeout(300)
-      const offsets = await page.locator('.log-line').evaluateAll((els) => els.map((e) => e.getAttribute('data-offset')))
+      const offsets = await page
+        .locator('.log-line')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-offset')))
       expect(offsets).toEqual(['3', '4', '5', '6', '7'])
       expect(await page.locator('#execution-progress').textContent()).toBe('3/3')
 
@@ -187,7 +219,10 @@ describe('the live page served by the gateway', () => {
       await page.locator('#execution-id-apply').click()
       await page.locator('#execution-status[data-status="running"]').waitFor()
       await page.locator('.log-line').nth(1).waitFor()
-      expect(await page.locator('.log-line .log-message').allTextContents()).toEqual(['early line 1', 'early line 2'])
+      expect(await page.locator('.log-line .log-message').allTextContents()).toEqual([
+        'early line 1',
+        'early line 2',
+      ])
       expect(new URL(page.url()).searchParams.get('execution')).toBe(id)
       await publish(base, logLine(id, 3, { message: 'live line' }))
       await page.locator('.log-line').nth(2).waitFor()

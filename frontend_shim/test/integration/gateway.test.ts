@@ -30,7 +30,10 @@ function rawSocket(ns: string, auth: Record<string, unknown> = {}): Socket {
 }
 
 /** Closes the client's WebSocket under it, as a network drop would. */
-function dropTransport(c: RealtimeClient, ns: 'execution' | 'monitor' | 'system' = 'execution'): void {
+function dropTransport(
+  c: RealtimeClient,
+  ns: 'execution' | 'monitor' | 'system' = 'execution',
+): void {
   const socket = c.socketOf(ns) as unknown as Socket | undefined
   if (!socket) throw new Error(`no /${ns} socket`)
   socket.io.engine.close()
@@ -61,7 +64,10 @@ describe('recovery against a real gateway', () => {
     expect(first).toMatchObject({ ok: true, channel: `execution:${id}`, recovered: null })
     expect(typeof (first as { epoch: unknown }).epoch).toBe('string')
 
-    await publish(base, [1, 2, 3, 4, 5].map((n) => logLine(id, n)))
+    await publish(
+      base,
+      [1, 2, 3, 4, 5].map((n) => logLine(id, n)),
+    )
     await waitFor(() => got.length === 5, 'the first five lines')
 
     dropTransport(c)
@@ -71,7 +77,13 @@ describe('recovery against a real gateway', () => {
       {
         channel: `execution:${id}`,
         type: 'execution_status',
-        data: { execution_id: id, status: 'running', steps: [], total_steps: 0, completed_steps: 0 },
+        data: {
+          execution_id: id,
+          status: 'running',
+          steps: [],
+          total_steps: 0,
+          completed_steps: 0,
+        },
       },
     ])
     expect(whileDown.results.map((r) => r.offset)).toEqual([6, 7, 8, 9, 10, 11])
@@ -101,7 +113,10 @@ describe('recovery against a real gateway', () => {
     const c = client({ backoff: { initialDelay: 300, maxDelay: 600, jitter: 0.2 } })
     const got: number[] = []
     const acks: SubscribeResult[] = []
-    const h = c.subscribe('execution', id, { onMessage: (e) => got.push(e.offset!), onAck: (a) => acks.push(a) })
+    const h = c.subscribe('execution', id, {
+      onMessage: (e) => got.push(e.offset!),
+      onAck: (a) => acks.push(a),
+    })
     await h.ready
     let n = 0
     for (let round = 0; round < 3; round++) {
@@ -120,7 +135,11 @@ describe('recovery against a real gateway', () => {
     const id = uniqueId('fresh')
     await publish(base, [
       logLine(id, 1),
-      { channel: `execution:${id}`, type: 'execution_status', data: { execution_id: id, status: 'running' } },
+      {
+        channel: `execution:${id}`,
+        type: 'execution_status',
+        data: { execution_id: id, status: 'running' },
+      },
       logLine(id, 2),
     ])
     const c = client()
@@ -137,14 +156,20 @@ describe('recovery against a real gateway', () => {
   it('with a lost history (other epoch) is told recovered: false and gets the state first', async () => {
     const id = uniqueId('epoch')
     await publish(base, [
-      { channel: `execution:${id}`, type: 'execution_status', data: { execution_id: id, status: 'success' } },
+      {
+        channel: `execution:${id}`,
+        type: 'execution_status',
+        data: { execution_id: id, status: 'success' },
+      },
       logLine(id, 1),
     ])
     const s = rawSocket('execution')
     const seen: string[] = []
     s.onAny((event: string) => seen.push(event))
     await new Promise<void>((resolve) => s.on('connect', () => resolve()))
-    const ack = await s.timeout(5000).emitWithAck('subscribe', { id, since: 1, epoch: 'not-the-epoch' })
+    const ack = await s
+      .timeout(5000)
+      .emitWithAck('subscribe', { id, since: 1, epoch: 'not-the-epoch' })
     expect(ack).toMatchObject({ ok: true, channel: `execution:${id}`, recovered: false, offset: 2 })
     expect(seen).toEqual(['execution_status'])
   })
@@ -162,7 +187,12 @@ describe('envelopes, system notices and requests', () => {
     expect(Object.keys(env).sort()).toEqual(
       ['channel', 'data', 'epoch', 'message', 'offset', 'service', 'timestamp', 'type'].sort(),
     )
-    expect(env).toMatchObject({ type: 'log_entry', channel: `execution:${id}`, offset: 1, message: 'hello' })
+    expect(env).toMatchObject({
+      type: 'log_entry',
+      channel: `execution:${id}`,
+      offset: 1,
+      message: 'hello',
+    })
     expect(env.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
     expect(typeof env.service).toBe('string')
     expect(env.data).toMatchObject({ level: 'info', message: 'line 1' })
@@ -177,21 +207,36 @@ describe('envelopes, system notices and requests', () => {
     await c.subscribe('execution', id).ready
     await c.whenConnected('system')
     const title = `notice ${id}`
-    await publish(base, { channel: 'system', type: 'system_notification', data: { level: 'info', title, message: 'm' } })
-    await waitFor(() => c.stats.duplicates >= 1, 'the second copy (the contract delivers system to every connection)')
+    await publish(base, {
+      channel: 'system',
+      type: 'system_notification',
+      data: { level: 'info', title, message: 'm' },
+    })
+    await waitFor(
+      () => c.stats.duplicates >= 1,
+      'the second copy (the contract delivers system to every connection)',
+    )
     expect(notices.filter((n) => n.data.title === title)).toHaveLength(1)
   })
 
   it('answers get_status, request_logs and control_command through acks', async () => {
     const id = uniqueId('requests')
     await publish(base, [
-      { channel: `execution:${id}`, type: 'execution_status', data: { execution_id: id, status: 'running' } },
+      {
+        channel: `execution:${id}`,
+        type: 'execution_status',
+        data: { execution_id: id, status: 'running' },
+      },
       logLine(id, 1),
       logLine(id, 2),
     ])
     const c = client()
     const status = await c.getStatus('execution', id)
-    expect(status).toMatchObject({ type: 'execution_status', channel: `execution:${id}`, offset: 1 })
+    expect(status).toMatchObject({
+      type: 'execution_status',
+      channel: `execution:${id}`,
+      offset: 1,
+    })
     expect(status.data.status).toBe('running')
     const none = await c.getStatus('execution', uniqueId('none'))
     expect(none.type).toBe('error')
@@ -220,9 +265,16 @@ describe('envelopes, system notices and requests', () => {
     const id = uniqueId('filter')
     const c = client()
     const got: string[] = []
-    await c.subscribe('execution', id, { events: ['log_update'], onMessage: (e) => got.push(e.type) }).ready
+    await c.subscribe('execution', id, {
+      events: ['log_update'],
+      onMessage: (e) => got.push(e.type),
+    }).ready
     await publish(base, [
-      { channel: `execution:${id}`, type: 'step_progress', data: { step_id: '1', step_name: 'a', status: 'running' } },
+      {
+        channel: `execution:${id}`,
+        type: 'step_progress',
+        data: { step_id: '1', step_name: 'a', status: 'running' },
+      },
       logLine(id, 1),
     ])
     await waitFor(() => got.length === 1, 'the log line')
@@ -241,7 +293,10 @@ describe('monitor', () => {
     const status = got.find((e) => e.type === 'system_status')!
     expect(status.data).toMatchObject({ status: 'healthy' })
     expect(typeof status.data.active_connections).toBe('number')
-    expect(status.data.connections).toMatchObject({ socketio: expect.any(Number), total: expect.any(Number) })
+    expect(status.data.connections).toMatchObject({
+      socketio: expect.any(Number),
+      total: expect.any(Number),
+    })
     expect(status.offset).toBeNull()
     await waitFor(() => got.some((e) => e.type === 'system_metrics'), 'system_metrics', 15_000)
     const metrics = got.find((e) => e.type === 'system_metrics')!
@@ -286,7 +341,11 @@ describe('legacy websocket.ts replacement', () => {
     // The subscription's state, then the get_status answer.
     await waitFor(() => updates.length >= 2, 'both status deliveries')
     await publish(base, [
-      { channel: `execution:${id}`, type: 'step_progress', data: { step_id: '1', step_name: 'a', status: 'success' } },
+      {
+        channel: `execution:${id}`,
+        type: 'step_progress',
+        data: { step_id: '1', step_name: 'a', status: 'success' },
+      },
       logLine(id, 1),
     ])
     await waitFor(() => logs.length === 1 && steps.length === 1, 'step and log')
@@ -303,8 +362,18 @@ describe.skipIf(!secureBase || !secret)('tokens against a gateway with a JWT sec
   const now = () => Math.floor(Date.now() / 1000)
 
   it('refreshes an expired token after an unauthorized refusal and connects', async () => {
-    const expired = await signJwt(secret!, { user_id: 7, token_type: 'access', exp: now() - 60, iat: now() - 3660 })
-    const fresh = await signJwt(secret!, { user_id: 7, token_type: 'access', exp: now() + 3600, iat: now() })
+    const expired = await signJwt(secret!, {
+      user_id: 7,
+      token_type: 'access',
+      exp: now() - 60,
+      iat: now() - 3660,
+    })
+    const fresh = await signJwt(secret!, {
+      user_id: 7,
+      token_type: 'access',
+      exp: now() + 3600,
+      iat: now(),
+    })
     let refreshes = 0
     const errors: string[] = []
     const c = client({

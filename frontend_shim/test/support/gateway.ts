@@ -24,7 +24,10 @@ export interface PublishResult {
   results: { channel: string; offset: number | null; stale?: boolean }[]
 }
 
-export async function publish(base: string, body: Publication | Publication[]): Promise<PublishResult> {
+export async function publish(
+  base: string,
+  body: Publication | Publication[],
+): Promise<PublishResult> {
   const res = await fetch(`${base}/api/publish`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -51,16 +54,28 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, intervalMs))
   }
 }
 
-export function logLine(executionId: string, n: number, extra: Record<string, unknown> = {}): Publication {
+export function logLine(
+  executionId: string,
+  n: number,
+  extra: Record<string, unknown> = {},
+): Publication {
   return {
     channel: `execution:${executionId}`,
     type: 'log_entry',
-    data: { execution_id: executionId, level: 'info', message: `line ${n}`, step_name: 'build', source: 'test', ...extra },
+    data: {
+      execution_id: executionId,
+      level: 'info',
+      message: `line ${n}`,
+      step_name: 'build',
+      source: 'test',
+      ...extra,
+    },
   }
 }
 

@@ -4,7 +4,13 @@ import { Backoff } from '../../src/backoff'
 
 describe('Backoff', () => {
   it('doubles from the initial delay up to the cap', () => {
-    const b = new Backoff({ initialDelay: 100, maxDelay: 1000, factor: 2, jitter: 0, random: () => 0.5 })
+    const b = new Backoff({
+      initialDelay: 100,
+      maxDelay: 1000,
+      factor: 2,
+      jitter: 0,
+      random: () => 0.5,
+    })
     expect([1, 2, 3, 4, 5, 6].map(() => b.next())).toEqual([100, 200, 400, 800, 1000, 1000])
     expect(b.attempts).toBe(6)
   })

@@ -4,7 +4,12 @@ import { RealtimeClient, type RealtimeClientOptions } from '../../src/client'
 import type { ConnectionState, Envelope } from '../../src/types'
 import { FakeGateway, envelope, flush } from './fake-socket'
 
-const ack = (channel: string, offset: number | null, recovered: boolean | null = null, epoch = 'e1') => ({
+const ack = (
+  channel: string,
+  offset: number | null,
+  recovered: boolean | null = null,
+  epoch = 'e1',
+) => ({
   ok: true,
   channel,
   offset,
@@ -83,12 +88,18 @@ describe('RealtimeClient: subscribing', () => {
     client.subscribe('execution', '42')
     const sock = gw.socket('execution')
     sock.accept()
-    sock.deliver('execution_status', envelope('execution_status', 'execution:42', 1, { status: 'running' }))
+    sock.deliver(
+      'execution_status',
+      envelope('execution_status', 'execution:42', 1, { status: 'running' }),
+    )
     sock.answer('subscribe', ack('execution:42', 1))
     const second: unknown[] = []
     client.subscribe('execution', '42', { onMessage: (e) => second.push(e.data) })
     await flush()
-    sock.answer('get_status', envelope('execution_status', 'execution:42', 1, { status: 'running' }))
+    sock.answer(
+      'get_status',
+      envelope('execution_status', 'execution:42', 1, { status: 'running' }),
+    )
     await flush()
     expect(second).toEqual([{ status: 'running' }])
   })
@@ -127,7 +138,10 @@ describe('RealtimeClient: subscribing', () => {
     const { gw, client } = setup()
     const logsOnly: string[] = []
     const all: string[] = []
-    client.subscribe('execution', '42', { events: ['log_update'], onMessage: (e) => logsOnly.push(e.type) })
+    client.subscribe('execution', '42', {
+      events: ['log_update'],
+      onMessage: (e) => logsOnly.push(e.type),
+    })
     const sock = gw.socket('execution')
     sock.accept()
     expect(sock.sent('subscribe')[0]!.args[0]).toEqual({ id: '42', events: ['log_update'] })
@@ -182,10 +196,16 @@ describe('RealtimeClient: delivery', () => {
     client.onMessage((e) => onAny.push(`${e.type}@${e.offset}`))
     const sock = gw.socket('execution')
     sock.accept()
-    sock.deliver('execution_status', envelope('execution_status', 'execution:42', 3, { status: 'running' }))
+    sock.deliver(
+      'execution_status',
+      envelope('execution_status', 'execution:42', 3, { status: 'running' }),
+    )
     sock.answer('subscribe', ack('execution:42', 3))
     for (const offset of [4, 5, 5, 4, 6]) {
-      sock.deliver('log_entry', envelope('log_entry', 'execution:42', offset, { message: `l${offset}` }))
+      sock.deliver(
+        'log_entry',
+        envelope('log_entry', 'execution:42', offset, { message: `l${offset}` }),
+      )
     }
     expect(onChannel).toEqual([3, 4, 5, 6])
     expect(onType).toEqual([4, 5, 6])
@@ -202,7 +222,11 @@ describe('RealtimeClient: delivery', () => {
     client.subscribe('execution', '42')
     gw.socket('system').accept()
     gw.socket('execution').accept()
-    const notice = envelope('system_notification', 'system', 8, { level: 'info', title: 't', message: 'm' })
+    const notice = envelope('system_notification', 'system', 8, {
+      level: 'info',
+      title: 't',
+      message: 'm',
+    })
     gw.socket('execution').deliver('system_notification', notice)
     gw.socket('system').deliver('system_notification', notice)
     expect(got).toHaveLength(1)
@@ -254,7 +278,10 @@ describe('RealtimeClient: reconnect and recovery', () => {
     const { gw, client, states } = setup()
     const got: number[] = []
     const acks: unknown[] = []
-    client.subscribe('execution', '42', { onMessage: (e) => got.push(e.offset!), onAck: (a) => acks.push(a) })
+    client.subscribe('execution', '42', {
+      onMessage: (e) => got.push(e.offset!),
+      onAck: (a) => acks.push(a),
+    })
     const sock = gw.socket('execution')
     sock.accept()
     sock.answer('subscribe', ack('execution:42', 0))
@@ -270,7 +297,8 @@ describe('RealtimeClient: reconnect and recovery', () => {
     expect(sock.sent('subscribe').at(-1)!.args[0]).toEqual({ id: '42', since: 3, epoch: 'e1' })
     // The server replays what was missed before the ack; a racing live copy of 4 and
     // a replay reaching back too far are both dropped.
-    for (const o of [2, 3, 4, 4, 5, 6]) sock.deliver('log_entry', envelope('log_entry', 'execution:42', o))
+    for (const o of [2, 3, 4, 4, 5, 6])
+      sock.deliver('log_entry', envelope('log_entry', 'execution:42', o))
     sock.answer('subscribe', ack('execution:42', 6, true))
     sock.deliver('log_entry', envelope('log_entry', 'execution:42', 7))
 
@@ -460,7 +488,10 @@ describe('RealtimeClient: requests', () => {
     expect(sock.sent('get_status')[0]!.args[0]).toEqual({ id: '42' })
     const state = envelope('execution_status', 'execution:42', 3, { status: 'running' })
     sock.answer('get_status', state)
-    await expect(pending).resolves.toMatchObject({ type: 'execution_status', data: { status: 'running' } })
+    await expect(pending).resolves.toMatchObject({
+      type: 'execution_status',
+      data: { status: 'running' },
+    })
   })
 
   it('waits for the namespace to connect before asking', async () => {
@@ -471,8 +502,15 @@ describe('RealtimeClient: requests', () => {
     expect(sock.sent('request_logs')).toHaveLength(0)
     sock.accept()
     await flush()
-    expect(sock.sent('request_logs')[0]!.args[0]).toEqual({ execution_id: '42', since: 0, limit: 10 })
-    sock.answer('request_logs', envelope('execution_logs', 'execution:42', null, { logs: [], offset: 0 }))
+    expect(sock.sent('request_logs')[0]!.args[0]).toEqual({
+      execution_id: '42',
+      since: 0,
+      limit: 10,
+    })
+    sock.answer(
+      'request_logs',
+      envelope('execution_logs', 'execution:42', null, { logs: [], offset: 0 }),
+    )
     const env: Envelope = await pending
     expect(env.type).toBe('execution_logs')
   })

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest'
 
-import { isEnvelope, isValidId, matchesEvents, normalizeEnvelope, unionEvents } from '../../src/envelope'
+import {
+  isEnvelope,
+  isValidId,
+  matchesEvents,
+  normalizeEnvelope,
+  unionEvents,
+} from '../../src/envelope'
 import { realtimeProxy } from '../../src/vite'
 
 describe('matchesEvents', () => {
@@ -49,7 +55,13 @@ describe('envelopes and ids', () => {
 
   it('fills missing fields', () => {
     const env = normalizeEnvelope({ type: '', data: {} } as never, 'pong')
-    expect(env).toMatchObject({ type: 'pong', channel: null, offset: null, epoch: null, timestamp: '' })
+    expect(env).toMatchObject({
+      type: 'pong',
+      channel: null,
+      offset: null,
+      epoch: null,
+      timestamp: '',
+    })
   })
 
   it('validates ids as the gateway does', () => {

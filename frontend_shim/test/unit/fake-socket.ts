@@ -179,7 +179,15 @@ export function envelope(
   data: Record<string, unknown>
 } {
   clock += 1
-  return { type, channel, offset, epoch, timestamp: new Date(clock).toISOString(), service: 'realtime', data }
+  return {
+    type,
+    channel,
+    offset,
+    epoch,
+    timestamp: new Date(clock).toISOString(),
+    service: 'realtime',
+    data,
+  }
 }
 
 /** Lets promise callbacks (the async auth callback, acks) run. */

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
 
 import { RealtimeClient } from '../../src/client'
-import { LEGACY_RENAMES, PipelineExecutionWebSocket, WebSocketService, wsService } from '../../src/legacy/websocket'
+import {
+  LEGACY_RENAMES,
+  PipelineExecutionWebSocket,
+  WebSocketService,
+  wsService,
+} from '../../src/legacy/websocket'
 import { FakeGateway, envelope, flush } from './fake-socket'
 
 function setup(lingerMs = 0) {
@@ -44,12 +49,21 @@ describe('legacy WebSocketService', () => {
     const ex = gw.socket('execution')
     ex.accept()
     expect(ex.sent('subscribe')[0]!.args[0]).toEqual({ id: '42' })
-    ex.deliver('execution_status', envelope('execution_status', 'execution:42', 1, { status: 'running' }))
+    ex.deliver(
+      'execution_status',
+      envelope('execution_status', 'execution:42', 1, { status: 'running' }),
+    )
     ex.deliver('step_progress', envelope('step_progress', 'execution:42', 2, { step_name: 'a' }))
     ex.deliver('log_entry', envelope('log_entry', 'execution:42', 3, { message: 'x' }))
-    gw.socket('system').deliver('system_notification', envelope('system_notification', 'system', 1, { title: 'hi' }))
+    gw.socket('system').deliver(
+      'system_notification',
+      envelope('system_notification', 'system', 1, { title: 'hi' }),
+    )
     offNotice()
-    gw.socket('system').deliver('system_notification', envelope('system_notification', 'system', 2, { title: 'gone' }))
+    gw.socket('system').deliver(
+      'system_notification',
+      envelope('system_notification', 'system', 2, { title: 'gone' }),
+    )
     expect(seen).toEqual([
       ['exec', { status: 'running' }],
       ['step', { step_name: 'a' }],
@@ -71,7 +85,14 @@ describe('legacy WebSocketService', () => {
     ex.accept()
     await flush()
     expect(ex.sent('control_command')[0]!.args[0]).toEqual({ command: 'stop', execution_id: '42' })
-    ex.answer('control_command', envelope('control_result', 'execution:42', null, { ok: true, status: 202, detail: { queued: true } }))
+    ex.answer(
+      'control_command',
+      envelope('control_result', 'execution:42', null, {
+        ok: true,
+        status: 202,
+        detail: { queued: true },
+      }),
+    )
     await expect(first).resolves.toEqual({ ok: true, status: 202, detail: { queued: true } })
     const second = svc.sendControlCommand('restart', '42')
     await flush()
@@ -93,13 +114,23 @@ describe('legacy PipelineExecutionWebSocket', () => {
     const connected = ws.connect()
     const sock = gw.socket('execution')
     sock.accept()
-    sock.answer('subscribe', { ok: true, channel: 'execution:42', offset: 0, epoch: 'e1', recovered: null })
+    sock.answer('subscribe', {
+      ok: true,
+      channel: 'execution:42',
+      offset: 0,
+      epoch: 'e1',
+      recovered: null,
+    })
     await connected
     await flush()
     expect(sock.sent('get_status')[0]!.args[0]).toEqual({ id: '42' })
-    sock.answer('get_status', envelope('execution_status', 'execution:42', 1, { status: 'running' }))
+    sock.answer(
+      'get_status',
+      envelope('execution_status', 'execution:42', 1, { status: 'running' }),
+    )
     await flush()
-    for (const i of [2, 3, 4]) sock.deliver('log_entry', envelope('log_entry', 'execution:42', i, { message: `m${i}` }))
+    for (const i of [2, 3, 4])
+      sock.deliver('log_entry', envelope('log_entry', 'execution:42', i, { message: `m${i}` }))
     expect(updates).toEqual([{ status: 'running' }])
     expect(logs).toHaveLength(3)
     expect(ws.getLogs()).toEqual([{ message: 'm3' }, { message: 'm4' }])

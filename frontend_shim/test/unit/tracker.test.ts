@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest'
 
 import { ChannelTracker } from '../../src/tracker'
 
-const at = (channel: string, offset: number | null, epoch: string | null = 'e1') => ({ channel, offset, epoch })
+const at = (channel: string, offset: number | null, epoch: string | null = 'e1') => ({
+  channel,
+  offset,
+  epoch,
+})
 
 describe('ChannelTracker', () => {
   it('delivers increasing offsets and drops repeats', () => {

@@ -33,7 +33,13 @@ const ack = (offset: number, recovered: boolean | null = null, epoch = 'e1') => 
 })
 
 const log = (offset: number, message: string, epoch = 'e1') =>
-  envelope('log_entry', 'execution:42', offset, { level: 'info', message, step_name: 'build', source: 'runner' }, epoch)
+  envelope(
+    'log_entry',
+    'execution:42',
+    offset,
+    { level: 'info', message, step_name: 'build', source: 'runner' },
+    epoch,
+  )
 
 describe('useExecution', () => {
   beforeEach(() => vi.useFakeTimers())
@@ -59,7 +65,14 @@ describe('useExecution', () => {
     )
     sock.answer('subscribe', ack(3))
     sock.deliver('log_entry', log(4, 'compiling'))
-    sock.deliver('step_progress', envelope('step_progress', 'execution:42', 5, { step_id: '1', step_name: 'build', status: 'success' }))
+    sock.deliver(
+      'step_progress',
+      envelope('step_progress', 'execution:42', 5, {
+        step_id: '1',
+        step_name: 'build',
+        status: 'success',
+      }),
+    )
     expect(ex.subscribed.value).toBe(true)
     expect(ex.status.value).toBe('running')
     expect(ex.steps.value.map((s) => s.status)).toEqual(['success'])
@@ -131,7 +144,10 @@ describe('useExecution', () => {
     sock.accept()
     sock.answer('subscribe', ack(0))
     await flush()
-    sock.answer('request_logs', envelope('execution_logs', 'execution:42', null, { logs: [], offset: 0 }))
+    sock.answer(
+      'request_logs',
+      envelope('execution_logs', 'execution:42', null, { logs: [], offset: 0 }),
+    )
     await flush()
     sock.deliver('log_entry', log(1, 'one'))
     sock.drop()
@@ -140,10 +156,17 @@ describe('useExecution', () => {
     sock.answer('subscribe', ack(1500, false))
     await flush()
     expect(ex.recovered.value).toBe(false)
-    expect(sock.sent('request_logs').at(-1)!.args[0]).toEqual({ execution_id: '42', since: 1, limit: 1000 })
+    expect(sock.sent('request_logs').at(-1)!.args[0]).toEqual({
+      execution_id: '42',
+      since: 1,
+      limit: 1000,
+    })
     sock.answer(
       'request_logs',
-      envelope('execution_logs', 'execution:42', null, { logs: [{ level: 'error', message: 'late' }], offset: 1500 }),
+      envelope('execution_logs', 'execution:42', null, {
+        logs: [{ level: 'error', message: 'late' }],
+        offset: 1500,
+      }),
     )
     await flush()
     expect(ex.logs.value.map((l) => l.message)).toEqual(['one', 'late'])
@@ -185,7 +208,10 @@ describe('useExecution', () => {
     expect(ex.error.value).toBeNull()
     const second = ex.refresh()
     await flush()
-    sock.answer('get_status', envelope('execution_status', 'execution:42', 4, { status: 'success' }))
+    sock.answer(
+      'get_status',
+      envelope('execution_status', 'execution:42', 4, { status: 'success' }),
+    )
     await second
     expect(ex.status.value).toBe('success')
     scope.stop()
@@ -219,7 +245,10 @@ describe('useMonitor, useSystemNotices, useConnectionState', () => {
         }),
       )
     }
-    sock.deliver('pipeline_update', envelope('pipeline_update', 'monitor', 1, { pipeline_id: '7', status: 'running' }))
+    sock.deliver(
+      'pipeline_update',
+      envelope('pipeline_update', 'monitor', 1, { pipeline_id: '7', status: 'running' }),
+    )
     expect(mon.status.value?.active_connections).toBe(3)
     expect(mon.numericMetrics.value).toEqual([
       { key: 'connections./monitor', value: 1 },
@@ -243,7 +272,11 @@ describe('useMonitor, useSystemNotices, useConnectionState', () => {
     for (const i of [1, 2, 2, 3]) {
       sock.deliver(
         'system_notification',
-        envelope('system_notification', 'system', i, { level: 'warning', title: `t${i}`, message: `m${i}` }),
+        envelope('system_notification', 'system', i, {
+          level: 'warning',
+          title: `t${i}`,
+          message: `m${i}`,
+        }),
       )
     }
     expect(n.notices.value.map((x) => x.title)).toEqual(['t3', 't2'])
