@@ -154,12 +154,12 @@ def create_app(settings: Settings | None = None) -> Any:
     api.include_router(publish.router)
     api.include_router(health.router)
     api.include_router(metrics.router)
-    api.include_router(websocket.router)
     if (PAGE_DIR / "index.html").is_file():
         api.mount("/", StaticFiles(directory=PAGE_DIR, html=True), name="page")
 
     server = create_server(gateway)
-    app = socketio.ASGIApp(server, other_asgi_app=api)
+    edge = websocket.WebSocketEdge(gateway, api.state.origins, api)
+    app = socketio.ASGIApp(server, other_asgi_app=edge)
     app.state = api.state  # so callers holding the outer app reach the gateway
     return app
 

@@ -8,8 +8,8 @@ import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from realtime.auth import ANONYMOUS, Identity, token_from_scope
 from realtime.bus.backend import BackendUnavailable
@@ -33,7 +33,7 @@ from realtime.protocol.filters import EventFilter
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter()
+_PREFIX = "/ws/"
 
 # Seconds a client cut for slowness has to read its close frame before the
 # connection is dropped.
@@ -518,11 +518,14 @@ def _peer(websocket: WebSocket) -> str:
     return f"{client.host}:{client.port}" if client else "unknown"
 
 
-async def _serve(
-    websocket: WebSocket, kind: ChannelKind, channel_id: str | None
+async def serve(
+    websocket: WebSocket,
+    gateway: Gateway,
+    origins: OriginPolicy,
+    kind: ChannelKind,
+    channel_id: str | None,
 ) -> None:
-    gateway: Gateway = websocket.app.state.gateway
-    origins: OriginPolicy = websocket.app.state.origins
+    """One plain WebSocket connection on a /ws/ path, from handshake to close."""
     if not origins.allows(
         websocket.headers.get("origin"), websocket.headers.get("host")
     ):
@@ -561,30 +564,47 @@ async def _serve(
         )
 
 
-@router.websocket("/ws/monitor")
-async def monitor_endpoint(websocket: WebSocket) -> None:
-    await _serve(websocket, ChannelKind.MONITOR, None)
+def route(path: str) -> tuple[ChannelKind, str | None] | None:
+    """The channel kind and raw id a ``/ws/...`` path names, or None if it names none.
+
+    The id is left unchecked (it may be empty or hold a slash): a path of a known
+    kind with a bad id is answered with ``invalid_channel`` and close 4400.
+    """
+    if not path.startswith(_PREFIX):
+        return None
+    kind_name, sep, channel_id = path[len(_PREFIX) :].partition("/")
+    try:
+        kind = ChannelKind(kind_name)
+    except ValueError:
+        return None
+    if kind is ChannelKind.USER:
+        return None  # user channels reach a user's connections; no path follows one
+    if not kind.has_id:
+        return (kind, None) if not sep and not channel_id else None
+    return kind, channel_id
 
 
-@router.websocket("/ws/system")
-async def system_endpoint(websocket: WebSocket) -> None:
-    await _serve(websocket, ChannelKind.SYSTEM, None)
+class WebSocketEdge:
+    """The ASGI app in front of the HTTP one, taking ``/ws/...`` connections itself.
 
+    Routed here rather than through FastAPI, a connection carries no router,
+    middleware or exception-handler frames for its whole life: several KiB
+    less per connection, which is what holding many of them costs.
+    """
 
-# ``:path`` so an empty or slashed id still reaches _serve and gets 4400.
-@router.websocket("/ws/pipeline/{channel_id:path}")
-async def pipeline_endpoint(websocket: WebSocket, channel_id: str) -> None:
-    await _serve(websocket, ChannelKind.PIPELINE, channel_id)
+    def __init__(self, gateway: Gateway, origins: OriginPolicy, app: ASGIApp) -> None:
+        self.gateway = gateway
+        self.origins = origins
+        self.app = app
 
-
-@router.websocket("/ws/execution/{channel_id:path}")
-async def execution_endpoint(websocket: WebSocket, channel_id: str) -> None:
-    await _serve(websocket, ChannelKind.EXECUTION, channel_id)
-
-
-@router.websocket("/ws/project/{channel_id:path}")
-async def project_endpoint(websocket: WebSocket, channel_id: str) -> None:
-    await _serve(websocket, ChannelKind.PROJECT, channel_id)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = route(scope["path"]) if scope["type"] == "websocket" else None
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        kind, channel_id = found
+        websocket = WebSocket(scope, receive, send)
+        await serve(websocket, self.gateway, self.origins, kind, channel_id)
 
 
 def _frame(message: Message) -> bytes:
