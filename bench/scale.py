@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +29,14 @@ from typing import IO, Any, Literal
 
 from bench.loadgen import Loadgen
 from bench.proc import CLOCK_TICKS, cpu_seconds, machine, quiesce, raise_open_files
-from bench.servers import LOADGEN_DIR, NODE_PEERS_DIR, ROOT, free_port, npm_ci
+from bench.servers import (
+    LOADGEN_DIR,
+    NODE_PEERS_DIR,
+    ROOT,
+    free_port,
+    npm_ci,
+    terminate,
+)
 
 logger = logging.getLogger("bench")
 
@@ -130,14 +136,7 @@ class Gateway:
         )
 
     def stop(self) -> None:
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from bench.proc import pin
 
@@ -137,6 +137,18 @@ def preflight(spec: ServerSpec) -> str | None:
     return None
 
 
+def terminate(process: subprocess.Popen[Any] | None, grace: float = 15) -> None:
+    """SIGTERM a process the bench started, by its pid; SIGKILL after ``grace`` s."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -222,14 +234,7 @@ class ServerProcess:
         )
 
     def stop(self) -> None:
-        process = self.process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None

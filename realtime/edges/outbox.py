@@ -45,10 +45,6 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._frames)
 
-    @property
-    def queued_bytes(self) -> int:
-        return self._bytes
-
     def put(self, frame: str) -> bool:
         """Queue ``frame``; false when the outbox is closing or just overflowed."""
         if self.closing is not None:
