@@ -33,6 +33,10 @@ type AnyListener = (...args: any[]) => void
  */
 export interface SocketLike {
   readonly connected: boolean
+  /** socket.io-client: the socket follows its Manager, which connects it on every open. */
+  readonly active?: boolean
+  /** socket.io-client: the Manager the namespaces share. */
+  readonly io?: { readonly _readyState?: string }
   connect(): unknown
   disconnect(): unknown
   on(event: string, listener: AnyListener): unknown
@@ -632,6 +636,10 @@ export class RealtimeClient {
   private openSocket(conn: NamespaceConnection): void {
     if (this.closed || conn.refs === 0 || conn.socket.connected || conn.opening) return
     conn.opening = true
+    // Another namespace's reconnect already reopened the shared transport, and
+    // socket.io sent this namespace's CONNECT when it opened. A second CONNECT
+    // would be refused by the server and leave the socket deaf.
+    if (conn.socket.active && conn.socket.io?._readyState === 'open') return
     conn.socket.connect()
   }
 

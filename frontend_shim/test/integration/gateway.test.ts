@@ -131,6 +131,33 @@ describe('recovery against a real gateway', () => {
     expect(acks.slice(1).every((a) => a.ok && a.recovered === true)).toBe(true)
   })
 
+  it('reconnects every namespace when one reopens the shared transport first', async () => {
+    // The transport reopened for /execution also carries /monitor's CONNECT;
+    // a connect() for /monitor in that moment must not send a second one,
+    // which the server refuses and which left /monitor deaf for good.
+    const id = uniqueId('shared')
+    const c = client()
+    const got: number[] = []
+    const monitor: Envelope[] = []
+    c.on('pipeline_update', (e) => monitor.push(e))
+    await c.subscribe('execution', id, { onMessage: (e) => got.push(e.offset!) }).ready
+    c.retain('monitor')
+    await c.whenConnected('monitor')
+    const manager = (c.socketOf('execution') as unknown as Socket).io
+    dropTransport(c)
+    await waitFor(() => c.state === 'reconnecting', 'the drop')
+    await new Promise<void>((resolve) => manager.once('open', () => resolve()))
+    c.reconnectNow()
+    await waitFor(() => c.state === 'connected', 'every namespace back', 10_000)
+    const pipeline = uniqueId('p')
+    await publish(base, [
+      logLine(id, 1),
+      { channel: 'monitor', type: 'pipeline_update', data: { pipeline_id: pipeline } },
+    ])
+    await waitFor(() => got.length === 1 && monitor.length === 1, 'both namespaces deliver')
+    expect(monitor[0]!.data.pipeline_id).toBe(pipeline)
+  })
+
   it('a new subscriber gets the state, then live messages, never older history', async () => {
     const id = uniqueId('fresh')
     await publish(base, [
