@@ -46,10 +46,28 @@ class Subscription:
 
     def offer(self, message: Message) -> bool:
         """Take a live message; true when it went out to the subscriber."""
+        # advance() and forward() written out: this runs once per recipient
+        # of every publication.
         if self.pending is not None:
             self.pending.append(message)
             return False
-        return self.advance(message)
+        offset = message.offset
+        assert offset is not None
+        if message.epoch == self.epoch:
+            if offset <= self.offset:
+                return False
+        else:
+            self.epoch = message.epoch
+        self.offset = offset
+        events = self.events
+        if events is not ACCEPT_ALL and not events.accepts(message.type):
+            return False
+        subscriber = self.subscriber
+        events = subscriber.events
+        if events is not ACCEPT_ALL and not events.accepts(message.type):
+            return False
+        subscriber.send(message)
+        return True
 
     def advance(self, message: Message) -> bool:
         offset = message.offset

@@ -7,15 +7,17 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn
 
+import engineio
 import socketio
 from engineio import packet as eio_packet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from realtime.auth import Identity, token_from_scope
 from realtime.bus.backend import BackendUnavailable
-from realtime.edges.engineio_writer import DirectWriter
+from realtime.edges.engineio_socket import DirectSocket
 from realtime.edges.fastpath import frame_sink, text_frame
 from realtime.edges.limits import RateLimit
+from realtime.edges.slim import SlimQueue
 from realtime.gateway import SOCKETIO, Gateway
 from realtime.origins import OriginPolicy
 from realtime.protocol.channels import (
@@ -79,7 +81,7 @@ class SocketIOConnection:
         namespace: GatewayNamespace,
         identity: Identity,
         eio_socket: Any,
-        direct: DirectWriter | None,
+        direct: DirectSocket | None,
     ) -> None:
         self.sid = sid
         self.namespace = namespace.namespace
@@ -97,12 +99,17 @@ class SocketIOConnection:
         return self.identity.user_id
 
     def send(self, message: Message) -> None:
-        socket = self._socket
-        if socket.closed or self.too_slow:
+        if self.too_slow:
             return
         direct = self._direct
-        if direct is not None and direct.ready():
-            direct.sink.write(message.encoded(self._frame_key, self._frame))
+        # DirectSocket.ready() spelled out: this runs once per recipient.
+        if direct is not None and not direct.holding and not direct.waiting:
+            sink = direct.sink
+            if sink.open:
+                sink.write(message.encoded(self._frame_key, self._frame))
+                return
+        socket = self._socket
+        if socket.closed:
             return
         queue = socket.queue
         if self._backed_up(queue):
@@ -117,7 +124,7 @@ class SocketIOConnection:
         packet = message.encoded(self.namespace, self._encode)
         return text_frame(packet.encode())
 
-    def _backed_up(self, queue: asyncio.Queue[Any]) -> bool:
+    def _backed_up(self, queue: SlimQueue[Any]) -> bool:
         settings = self._namespace.gateway.settings
         size = queue.qsize()
         if size >= settings.max_queue_messages:
@@ -125,8 +132,7 @@ class SocketIOConnection:
         if size < _BYTES_CHECK_EVERY or size % _BYTES_CHECK_EVERY:
             return False
         # engine.io keeps no byte count; add up what waits, now and then.
-        waiting = queue._queue  # type: ignore[attr-defined]
-        queued = sum(len(p.data) for p in waiting if isinstance(p.data, str))
+        queued = sum(len(p.data) for p in queue.items if isinstance(p.data, str))
         return bool(queued >= settings.max_queue_bytes)
 
     async def drain(self) -> None:
@@ -239,9 +245,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             error.code.value, {"code": error.code.value, "detail": error.detail}
         ) from None
 
-    def cut_slow(
-        self, connection: SocketIOConnection, queue: asyncio.Queue[Any]
-    ) -> None:
+    def cut_slow(self, connection: SocketIOConnection, queue: SlimQueue[Any]) -> None:
         """Drop a connection that cannot keep up; it reconnects and recovers."""
         dropped = queue.qsize()
         while not queue.empty():
@@ -302,7 +306,7 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             gateway.admit_user(identity.user_id)
         except ProtocolError as error:
             self._refuse_connect(sid, error)
-        direct = DirectWriter.attach(eio_socket, frame_sink(environ.get("asgi.scope")))
+        direct = DirectSocket.of(eio_socket)
         connection = SocketIOConnection(sid, self, identity, eio_socket, direct)
         self.connections[sid] = connection
         gateway.open_connections.add(connection)
@@ -457,13 +461,31 @@ def _recovery_fields(auth: dict[str, Any]) -> tuple[int | None, str | None]:
     return since, epoch if isinstance(epoch, str) else None
 
 
+class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    def create_queue(self, *args: Any, **kwargs: Any) -> SlimQueue[Any]:
+        # Every socket's packet queue; most stay empty (see slim.py).
+        return SlimQueue()
+
+
 class _Server(socketio.AsyncServer):  # type: ignore[misc]
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return _EngineServer
+
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
-        # Attached before engine.io starts the socket's writer task, so that
-        # task waits through DirectWriter.poll from its first packet on.
+        # Attached before engine.io starts the socket's WebSocket loop, which
+        # is then DirectSocket's own (or, under the admin UI, engine.io's
+        # writer waiting through DirectSocket.poll).
         eio_socket = self.eio.sockets.get(eio_sid)
         if eio_socket is not None:
-            DirectWriter.attach(eio_socket, frame_sink(environ.get("asgi.scope")))
+            # The admin UI watches engine.io's own loops: leave them to it.
+            own_loops = getattr(self, "realtime_admin", None) is None
+            sink = frame_sink(environ.get("asgi.scope"))
+            DirectSocket.attach(eio_socket, sink, own_loops=own_loops)
+        if environ.get("asgi.scope", {}).get("type") == "websocket":
+            # The handshake's body reader (an object of a class engine.io
+            # makes per request) is never read on a WebSocket; python-socketio
+            # keeps the environ for the connection's life.
+            environ.pop("wsgi.input", None)
         return await super()._handle_eio_connect(eio_sid, environ)
 
 

@@ -29,7 +29,7 @@ from realtime.protocol.channels import (
 )
 from realtime.protocol.envelope import Message, error_message, gateway_message
 from realtime.protocol.errors import CloseCode, ErrorCode, ProtocolError
-from realtime.protocol.filters import EventFilter
+from realtime.protocol.filters import ACCEPT_ALL, EventFilter
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class WebSocketConnection:
         self.gateway = gateway
         self.channel = channel
         self.identity: Identity | None = None
-        self.events = EventFilter()
+        self.events = ACCEPT_ALL
         self.outbox = Outbox(
             settings.max_queue_messages,
             settings.max_queue_bytes,
@@ -103,7 +103,7 @@ class WebSocketConnection:
         pushing back; otherwise the frame would overtake queued ones.
         """
         sink = self._sink
-        if sink is None or self._writing or len(self.outbox) or not sink.writable:
+        if sink is None or self._writing or not sink.open or self.outbox.waiting:
             return False
         if self.outbox.closing is not None:
             return True  # closing: nothing more goes out
@@ -434,7 +434,7 @@ class WebSocketConnection:
                     return
                 self._say(self._authenticated_message())
             case msg.Subscribe(events=events):
-                self.events = EventFilter(events or ())
+                self.events = EventFilter(events) if events else ACCEPT_ALL
                 self._say(
                     gateway_message(
                         "subscribed",
