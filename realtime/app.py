@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Any:
                     with contextlib.suppress(asyncio.CancelledError):
                         await admin.stats_task
                 admin.uninstrument()
+            await server.stop_background()
             await gateway.close()
             await gateway.bus.stop()
             logger.info("gateway stopped")

@@ -11,8 +11,9 @@ connections those tasks are most of the memory and much of the work.
   (see fastpath.py) whenever that keeps their order; otherwise they wait in
   the queue for a writer task that exists only while something waits;
 - the connection's task reads packets itself, with no deadline per read;
-- a timer sends each PING, and another drops the transport when the PONG
-  is not back within engine.io's ping timeout.
+- each PING is sent, and the transport dropped when its PONG is not back
+  within engine.io's ping timeout, from :class:`Heartbeat`'s two shared
+  timers rather than a sleeping task per socket.
 """
 
 from __future__ import annotations
@@ -24,8 +25,25 @@ from typing import Any
 from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 
+from realtime.edges.deadlines import Deadlines
 from realtime.edges.fastpath import FrameSink, text_frame
 from realtime.edges.slim import SlimQueue
+
+
+class Heartbeat:
+    """The PING and PONG deadlines of every DirectSocket of one engine.io server."""
+
+    __slots__ = ("pings", "pongs")
+
+    def __init__(self) -> None:
+        self.pings: Deadlines[DirectSocket] = Deadlines(DirectSocket.ping)
+        self.pongs: Deadlines[tuple[DirectSocket, float]] = Deadlines(
+            DirectSocket.check_pong
+        )
+
+    def cancel(self) -> None:
+        self.pings.cancel()
+        self.pongs.cancel()
 
 
 class DirectSocket:
@@ -33,6 +51,7 @@ class DirectSocket:
 
     __slots__ = (
         "_engine_handler",
+        "_heartbeat",
         "_send_queued",
         "_writer",
         "holding",
@@ -42,8 +61,15 @@ class DirectSocket:
         "ws",
     )
 
-    def __init__(self, eio_socket: Any, sink: FrameSink, queue: SlimQueue[Any]) -> None:
+    def __init__(
+        self,
+        eio_socket: Any,
+        sink: FrameSink,
+        queue: SlimQueue[Any],
+        heartbeat: Heartbeat | None,
+    ) -> None:
         self.socket = eio_socket
+        self._heartbeat = heartbeat
         self.sink = sink
         # The writer took packets off the queue and has not sent them all.
         self.holding = False
@@ -60,12 +86,12 @@ class DirectSocket:
 
     @classmethod
     def attach(
-        cls, eio_socket: Any, sink: FrameSink | None, *, own_loops: bool = True
+        cls, eio_socket: Any, sink: FrameSink | None, heartbeat: Heartbeat | None
     ) -> DirectSocket | None:
         """Take over the socket's sends, if its server offers a frame sink.
 
-        With ``own_loops`` the reads and the heartbeat are taken over too
-        (and the WebSocket's own pings turned off: engine.io's do that job).
+        With a ``heartbeat`` the reads and the pings are taken over too (and
+        the WebSocket's own pings turned off: engine.io's do that job).
         """
         queue = eio_socket.queue
         if sink is None or not isinstance(queue, SlimQueue):
@@ -73,8 +99,8 @@ class DirectSocket:
         existing = cls.of(eio_socket)
         if existing is not None:
             return existing  # attached already, by an earlier connect
-        direct = eio_socket.realtime_direct = cls(eio_socket, sink, queue)
-        if own_loops:
+        direct = eio_socket.realtime_direct = cls(eio_socket, sink, queue, heartbeat)
+        if heartbeat is not None:
             eio_socket.schedule_ping = direct.schedule_ping
             eio_socket._websocket_handler = direct.run
             queue.on_put = direct._ensure_writer
@@ -138,14 +164,15 @@ class DirectSocket:
     async def poll(self) -> list[eio_packet.Packet]:
         """engine.io's writer's wait for queued packets, in two respects its own.
 
-        Used when engine.io runs the WebSocket loop itself (``own_loops`` off).
-        It has no deadline: engine.io's writer gives up after ping_interval +
-        ping_timeout seconds with nothing queued, which, with every packet
-        written directly, would close healthy connections (engine.io's reader
-        still drops a client that stops answering pings). And it takes the
-        packet off the queue in the writer task itself (engine.io's wait_for
-        takes it in a task of its own first), so a packet is always either in
-        the queue or held, never unaccounted for while a direct write checks.
+        Used when engine.io runs the WebSocket loop itself (attached without
+        a heartbeat). It has no deadline: engine.io's writer gives up after
+        ping_interval + ping_timeout seconds with nothing queued, which, with
+        every packet written directly, would close healthy connections
+        (engine.io's reader still drops a client that stops answering pings).
+        And it takes the packet off the queue in the writer task itself
+        (engine.io's wait_for takes it in a task of its own first), so a
+        packet is always either in the queue or held, never unaccounted for
+        while a direct write checks.
         """
         self.holding = False  # called again: the writer sent all it took
         queue = self.socket.queue
@@ -210,22 +237,22 @@ class DirectSocket:
     def schedule_ping(self) -> None:
         """engine.io's schedule_ping: the next PING once this cycle is answered."""
         socket = self.socket
-        if socket.last_ping:
+        if socket.last_ping and self._heartbeat is not None:
             socket.last_ping = None
-            loop = asyncio.get_running_loop()
-            loop.call_later(socket.server.ping_interval, self._ping)
+            self._heartbeat.pings.add(socket.server.ping_interval, self)
 
-    def _ping(self) -> None:
+    def ping(self) -> None:
         socket = self.socket
-        if socket.closing or socket.closed:
+        if socket.closing or socket.closed or self._heartbeat is None:
             return
-        socket.last_ping = time.time()
+        socket.last_ping = pinged_at = time.time()
         self._send_nowait(eio_packet.Packet(eio_packet.PING))
-        loop = asyncio.get_running_loop()
-        loop.call_later(socket.server.ping_timeout, self._check_pong)
+        self._heartbeat.pongs.add(socket.server.ping_timeout, (self, pinged_at))
 
-    def _check_pong(self) -> None:
-        # A PONG clears last_ping (through schedule_ping) and the next PING
-        # is not due before this check: still set means no answer.
-        if self.socket.last_ping is not None:
-            self.sink.abort()
+    @staticmethod
+    def check_pong(pinged: tuple[DirectSocket, float]) -> None:
+        # A PONG clears last_ping (through schedule_ping): unchanged means
+        # this PING was never answered.
+        direct, pinged_at = pinged
+        if direct.socket.last_ping == pinged_at:
+            direct.sink.abort()

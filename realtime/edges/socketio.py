@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from realtime.auth import Identity, token_from_scope
 from realtime.bus.backend import BackendUnavailable
-from realtime.edges.engineio_socket import DirectSocket
+from realtime.edges.engineio_socket import DirectSocket, Heartbeat
 from realtime.edges.fastpath import frame_sink, text_frame
 from realtime.edges.limits import RateLimit
 from realtime.edges.slim import SlimQueue
@@ -467,7 +467,18 @@ class _EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         return SlimQueue()
 
 
-class _Server(socketio.AsyncServer):  # type: ignore[misc]
+class GatewaySocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server, its engine.io sockets run by DirectSocket."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.realtime_heartbeat = Heartbeat()
+
+    async def stop_background(self) -> None:
+        """Stop engine.io's service task and the heartbeat's timers."""
+        await self.eio.shutdown()
+        self.realtime_heartbeat.cancel()
+
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return _EngineServer
 
@@ -478,9 +489,10 @@ class _Server(socketio.AsyncServer):  # type: ignore[misc]
         eio_socket = self.eio.sockets.get(eio_sid)
         if eio_socket is not None:
             # The admin UI watches engine.io's own loops: leave them to it.
-            own_loops = getattr(self, "realtime_admin", None) is None
+            admin = getattr(self, "realtime_admin", None) is not None
+            heartbeat = None if admin else self.realtime_heartbeat
             sink = frame_sink(environ.get("asgi.scope"))
-            DirectSocket.attach(eio_socket, sink, own_loops=own_loops)
+            DirectSocket.attach(eio_socket, sink, heartbeat)
         if environ.get("asgi.scope", {}).get("type") == "websocket":
             # The handshake's body reader (an object of a class engine.io
             # makes per request) is never read on a WebSocket; python-socketio
@@ -489,9 +501,9 @@ class _Server(socketio.AsyncServer):  # type: ignore[misc]
         return await super()._handle_eio_connect(eio_sid, environ)
 
 
-def create_server(gateway: Gateway) -> socketio.AsyncServer:
+def create_server(gateway: Gateway) -> GatewaySocketServer:
     settings = gateway.settings
-    server = _Server(
+    server = GatewaySocketServer(
         async_mode="asgi",
         cors_allowed_origins=OriginPolicy(settings.cors_origins).for_engineio,
         max_http_buffer_size=settings.max_message_bytes,
