@@ -145,3 +145,24 @@ def test_scale_mode_fans_out_over_redis_without_loss(
     for row in rows:
         for phase in (row["rate"], row["saturate"]):
             _assert_complete(phase, row["setup"])
+
+
+def test_memory_mode_names_where_a_connections_memory_goes() -> None:
+    _install_loadgen()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory", "--connections", "40", "--top", "8"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for edge in ("ws", "socketio"):
+        summary = next(
+            line for line in done.stdout.splitlines() if line.startswith(f"{edge}: ")
+        )
+        assert "40 connections" in summary
+        assert "KiB per connection" in summary
+    # Sites grew for the connections: uvicorn's protocol among them.
+    assert "websockets_sansio_impl.py" in done.stdout
