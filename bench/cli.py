@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Fan-out benchmark: the gateway's two edges against reference "
-        "servers. Full mode takes about 15 minutes and writes docs/performance.md.",
+        "servers. Full mode takes about 11 minutes and writes docs/performance.md.",
     )
     parser.add_argument(
         "--quick",
