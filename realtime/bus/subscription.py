@@ -46,30 +46,9 @@ class Subscription:
 
     def offer(self, message: Message) -> bool:
         """Take a live message; true when it went out to the subscriber."""
-        # advance() and forward() written out: this runs once per recipient
-        # of every publication.
         if self.pending is not None:
             self.pending.append(message)
             return False
-        offset = message.offset
-        assert offset is not None
-        if message.epoch == self.epoch:
-            if offset <= self.offset:
-                return False
-        else:
-            self.epoch = message.epoch
-        self.offset = offset
-        events = self.events
-        if events is not ACCEPT_ALL and not events.accepts(message.type):
-            return False
-        subscriber = self.subscriber
-        events = subscriber.events
-        if events is not ACCEPT_ALL and not events.accepts(message.type):
-            return False
-        subscriber.send(message)
-        return True
-
-    def advance(self, message: Message) -> bool:
         offset = message.offset
         assert offset is not None
         if message.epoch == self.epoch:
@@ -82,10 +61,23 @@ class Subscription:
         self.offset = offset
         return self.forward(message)
 
+    def advance(self, message: Message) -> bool:
+        """Offer a message of the catch-up itself, while live ones are held."""
+        pending, self.pending = self.pending, None
+        try:
+            return self.offer(message)
+        finally:
+            self.pending = pending
+
     def forward(self, message: Message) -> bool:
-        if not self.events.accepts(message.type):
+        # Filters that accept everything are skipped by identity: this runs
+        # once per recipient of every publication.
+        events = self.events
+        if events is not ACCEPT_ALL and not events.accepts(message.type):
             return False
-        if not self.subscriber.events.accepts(message.type):
+        subscriber = self.subscriber
+        events = subscriber.events
+        if events is not ACCEPT_ALL and not events.accepts(message.type):
             return False
-        self.subscriber.send(message)
+        subscriber.send(message)
         return True

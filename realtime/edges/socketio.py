@@ -102,12 +102,9 @@ class SocketIOConnection:
         if self.too_slow:
             return
         direct = self._direct
-        # DirectSocket.ready() spelled out: this runs once per recipient.
-        if direct is not None and not direct.holding and not direct.waiting:
-            sink = direct.sink
-            if sink.open:
-                sink.write(message.encoded(self._frame_key, self._frame))
-                return
+        if direct is not None and direct.ready():
+            direct.sink.write(message.encoded(self._frame_key, self._frame))
+            return
         socket = self._socket
         if socket.closed:
             return
