@@ -16,6 +16,13 @@ from typing import Any
 
 import orjson
 
+# uvicorn and websockets log every WebSocket handshake at INFO ("[accepted]",
+# "connection open", "connection closed"). The edges log each connect and
+# disconnect once, with the channel and user, so the gateway's WebSocket
+# protocol (edges/fastpath.py) sends these lines to a logger of their own,
+# kept for DEBUG runs; its warnings and errors show at every level.
+HANDSHAKE_LOGGER = "uvicorn.error.websocket"
+
 # Attributes every LogRecord has; anything else came in through ``extra``.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
     "message",
@@ -95,7 +102,8 @@ def configure_logging(level: str, format: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
-    # Access lines per request are noise at INFO; keep them for DEBUG runs.
-    logging.getLogger("uvicorn.access").setLevel(
-        logging.DEBUG if level == "DEBUG" else logging.WARNING
-    )
+    # Access lines per request, and uvicorn's lines per WebSocket handshake,
+    # repeat what the gateway logs itself; keep them for DEBUG runs.
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for name in ("uvicorn.access", HANDSHAKE_LOGGER):
+        logging.getLogger(name).setLevel(quiet)

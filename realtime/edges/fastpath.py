@@ -13,6 +13,7 @@ extension is absent and the edges fall back to plain ASGI sends.
 
 from __future__ import annotations
 
+import logging
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -22,8 +23,10 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import (
 )
 
 from realtime.edges.slim import SlimEvent, SlimQueue
+from realtime.logs import HANDSHAKE_LOGGER
 
 EXTENSION = "realtime.frames"
+_handshake_logger = logging.getLogger(HANDSHAKE_LOGGER)  # see realtime/logs.py
 
 
 def text_frame(text: str) -> bytes:
@@ -88,6 +91,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.logger = self.conn.logger = _handshake_logger
         self.queue = SlimQueue()  # type: ignore[assignment]
         self.writable = SlimEvent()  # type: ignore[assignment]
         self.writable.set()

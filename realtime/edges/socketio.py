@@ -144,6 +144,12 @@ class SocketIOConnection:
             raise
 
 
+def _client(environ: dict[str, Any]) -> str:
+    """The peer's address, after uvicorn's trusted proxy headers, as host:port."""
+    client = (environ.get("asgi.scope") or {}).get("client")
+    return f"{client[0]}:{client[1]}" if client else "unknown"
+
+
 # Ids are checked by channel_of, which answers invalid_channel as the paths do.
 
 
@@ -310,7 +316,12 @@ class GatewayNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         gateway.connected(SOCKETIO, self.namespace)
         logger.info(
             "socket.io connected",
-            extra={"sid": sid, "namespace": self.namespace, "user": identity.user_id},
+            extra={
+                "client": _client(environ),
+                "sid": sid,
+                "namespace": self.namespace,
+                "user": identity.user_id,
+            },
         )
         # The CONNECT packet goes out after this handler returns; anything sent
         # before it would reach the client on a namespace it has not joined.

@@ -147,6 +147,17 @@ async def test_gateway_events_are_logged_with_named_fields(
     assert ("realtime.app", "gateway stopped") in messages
 
 
+async def test_debug_runs_keep_uvicorn_handshake_lines(log_lines: list[str]) -> None:
+    """At DEBUG uvicorn's per-handshake lines are there, on a logger of their own."""
+    handshakes = [
+        entry["message"]
+        for entry in _entries(log_lines)
+        if entry["logger"] == "uvicorn.error.websocket"
+    ]
+    assert any("[accepted]" in message for message in handshakes)
+    assert "connection open" in handshakes
+
+
 async def test_no_token_or_key_appears_in_the_output(log_lines: list[str]) -> None:
     """No token, API key or secret is written, even at DEBUG; they are redacted."""
     output = "\n".join(log_lines)
