@@ -20,6 +20,7 @@ from realtime.authz import Authorizer
 from realtime.bus.backend import Backend
 from realtime.bus.bus import Bus
 from realtime.bus.memory import MemoryBackend
+from realtime.collector import freeze_startup_objects, set_young_threshold
 from realtime.control import ControlForwarder
 from realtime.edges import websocket
 from realtime.edges.socketio import create_server
@@ -172,4 +173,7 @@ def create_worker_app() -> Any:
     """
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    set_young_threshold(settings.gc_threshold)
+    app = create_app(settings)
+    freeze_startup_objects()  # uvicorn runs the lifespan after this returns
+    return app

@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from realtime.collector import freeze_startup_objects, set_young_threshold
 from realtime.gateway import Gateway
 from realtime.settings import Settings
 
@@ -45,6 +46,11 @@ class GatewayServer(uvicorn.Server):
         super().__init__(config)
         self.gateway = gateway
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            freeze_startup_objects()
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()
@@ -68,6 +74,7 @@ class GatewayServer(uvicorn.Server):
 def serve(settings: Settings, host: str, port: int) -> None:
     from realtime.app import create_app
 
+    set_young_threshold(settings.gc_threshold)
     app = create_app(settings)
     config = uvicorn.Config(app, host=host, port=port, **uvicorn_options(settings))
     GatewayServer(config, app.state.gateway).run()

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # Publish simulated pipeline runs, so a new user sees the page come alive.
     demo: bool = False
 
+    # Allocations between two collections of Python's youngest generation, in
+    # processes `realtime serve` runs (CPython's own default is 700).
+    gc_threshold: int = Field(default=7000, ge=100, le=1_000_000)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
