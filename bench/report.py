@@ -231,6 +231,8 @@ def connections_table(run: Run) -> str:
                 _num((result.idle_rss or 0) / MIB, 1),
                 f"{_ms(probe.get('p50'))} / {_ms(probe.get('p90'))}",
                 _num(many.get("seconds"), 1) if many else "-",
+                _num(many.get("server_cpu_seconds"), 1) if many else "-",
+                _collections(many),
                 _num(many.get("bytes_per_connection", 0) / 1024, 1) if many else "-",
             ]
         )
@@ -241,10 +243,20 @@ def connections_table(run: Run) -> str:
             "idle RSS MiB",
             "connect + subscribe ms, one client, p50 / p90",
             f"{n} connections: seconds",
+            "server CPU s",
+            "full GC collections (s)",
             "KiB per connection",
         ],
         rows,
     )
+
+
+def _collections(many: dict[str, Any]) -> str:
+    # Only the gateway reports its collections (realtime_gc_pause_seconds).
+    count = many.get("gc_full_collections")
+    if count is None:
+        return "-"
+    return f"{count:,.0f} ({many.get('gc_full_seconds', 0):.2f})"
 
 
 def overload_table(run: Run) -> str:
@@ -401,12 +413,16 @@ def method(run: Run) -> str:
   stime from `/proc/PID/stat` around {p.cpu_seconds:g} s at {p.cpu_rate:g} msg/s to
   {p.main} subscribers, divided by the deliveries.
 - Memory per connection: RSS after {p.connections or 0:,} subscribed
-  connections minus RSS before, over the count. Overload: {p.overload_paused}
-  subscribers stop reading (their sockets paused) while {p.overload_live} keep
-  reading and {p.overload_rate:g} msg/s of {p.overload_pad}-byte padding are published
-  for {p.overload_seconds:g} s; RSS is sampled every 0.1 s. Then the slow readers
-  read again: a server that hands each of them every message kept everything
-  for them (*unbounded*: given time, memory grows without limit); one that cut
+  connections minus RSS before, over the count; "server CPU s" is the
+  server's CPU time while they connected (at 100 connecting at once) and
+  "full GC collections" what the gateway's `realtime_gc_pause_seconds`
+  counted of Python's full collections meanwhile, with their seconds.
+  Overload: {p.overload_paused} subscribers stop reading (their sockets
+  paused) while {p.overload_live} keep reading and {p.overload_rate:g} msg/s
+  of {p.overload_pad}-byte padding are published for {p.overload_seconds:g} s;
+  RSS is sampled every 0.1 s. Then the slow readers read again: a server
+  that hands each of them every message kept everything for them
+  (*unbounded*: given time, memory grows without limit); one that cut
   them or dropped messages is *bounded*, and so is one whose publishing stalled.
   Every server shares one encoded frame among its recipients, so a 10-second
   backlog costs little RSS even when unbounded: the verdict, not the MiB, is the

@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.loadgen import Loadgen
 from bench.proc import (
@@ -63,7 +67,7 @@ QUICK = Plan(
     cpu_rate=5,
     cpu_seconds=1.0,
     probes=5,
-    connections=None,
+    connections=200,
     overload_paused=5,
     overload_live=5,
     overload_rate=100,
@@ -211,8 +215,10 @@ def _connections(
 ) -> None:
     before = rss_bytes(server.pid)
     cpu_before = cpu_seconds(server.pid)
+    gc_before = full_collections(server.url)
     reply = connect(loadgen, plan, count, tolerate=0.01)
     cpu_after = cpu_seconds(server.pid)
+    gc_after = full_collections(server.url)
     after = _settle(server.pid)
     connected = int(reply["connected"])
     result.connections = {
@@ -225,6 +231,9 @@ def _connections(
         "bytes_per_connection": (after - before) / max(1, connected),
         "server_cpu_seconds": cpu_after - cpu_before,
     }
+    if gc_before is not None and gc_after is not None:
+        result.connections["gc_full_collections"] = gc_after[0] - gc_before[0]
+        result.connections["gc_full_seconds"] = gc_after[1] - gc_before[1]
     logger.info(
         "  %d connections in %.1fs, %.1f KiB each",
         connected,
@@ -233,6 +242,26 @@ def _connections(
     )
     loadgen.call("closeAll")
     quiesce(server.pid)
+
+
+def full_collections(url: str) -> tuple[float, float] | None:
+    """Python's full collections so far and their seconds, from the gateway's
+    ``realtime_gc_pause_seconds``; None for a server that does not report them."""
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+    except (OSError, urllib.error.URLError):
+        return None
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "realtime_gc_pause_seconds":
+            continue
+        for sample in family.samples:
+            if sample.labels.get("generation") == "2":
+                found[sample.name.rsplit("_", 1)[1]] = sample.value
+    if "count" not in found or "sum" not in found:
+        return None
+    return found["count"], found["sum"]
 
 
 def _sweep(

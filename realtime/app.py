@@ -20,7 +20,11 @@ from realtime.authz import Authorizer
 from realtime.bus.backend import Backend
 from realtime.bus.bus import Bus
 from realtime.bus.memory import MemoryBackend
-from realtime.collector import freeze_startup_objects, set_young_threshold
+from realtime.collector import (
+    PauseWatch,
+    freeze_startup_objects,
+    set_young_threshold,
+)
 from realtime.control import ControlForwarder
 from realtime.edges import websocket
 from realtime.edges.socketio import create_server
@@ -108,10 +112,12 @@ def create_app(settings: Settings | None = None) -> Any:
     settings = settings or Settings()
     gateway = create_gateway(settings)
     reporter = MetricsReporter(gateway, settings.metrics_interval)
+    pauses = PauseWatch(gateway.metrics.gc_pauses)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _warn_about_openness(settings)
+        pauses.start()
         await gateway.bus.start()
         reporter.start()
         demo = _start_demo(gateway) if settings.demo else None
@@ -140,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Any:
             await server.stop_background()
             await gateway.close()
             await gateway.bus.stop()
+            pauses.stop()
             logger.info("gateway stopped")
 
     api = FastAPI(

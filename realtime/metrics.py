@@ -14,6 +14,8 @@ from realtime.protocol.envelope import Message
 
 # Fan-out is expected in milliseconds; the tail shows trouble.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+# A young collection takes well under a millisecond; a full one grows with the heap.
+_GC_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
 
 class _Live(Collector):
@@ -79,6 +81,14 @@ class Metrics:
             "realtime_dropped_messages",
             "Queued messages dropped with a connection that could not keep up",
             ["transport"],
+            registry=registry,
+        )
+        self.gc_pauses = Histogram(
+            "realtime_gc_pause_seconds",
+            "Collections of Python's garbage collector, each a pause of the "
+            "event loop, by generation (2 is a full collection)",
+            ["generation"],
+            buckets=_GC_BUCKETS,
             registry=registry,
         )
         self.errors = Counter(

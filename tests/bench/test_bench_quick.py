@@ -96,6 +96,16 @@ def test_every_quick_server_yields_figures_without_loss(
         _assert_complete(overload["live"], f"{key}, live readers under overload")
         assert overload["resume"]["resumed"] == overload["paused"] > 0, key
         assert overload["rss_peak"] > 0, key
+        many = result["connections"]
+        assert many["connected"] == run["plan"]["connections"], key
+        assert many["failed"] == 0, key
+        assert many["server_cpu_seconds"] > 0, key
+        # The gateway counts its full collections; the peer reports none.
+        reported = "gc_full_collections" in many
+        assert reported == key.startswith("gateway"), key
+        if reported:
+            assert many["gc_full_collections"] >= 0, key
+            assert many["gc_full_seconds"] >= 0, key
 
 
 @pytest.mark.timeout(900)
@@ -108,6 +118,7 @@ def test_quick_run_writes_the_report(quick_run: tuple[Path, str]) -> None:
     for label in ("gateway, Socket.IO edge", "gateway, plain WebSocket edge"):
         assert label in doc
     assert "x bare python-socketio" in doc
+    assert "full GC collections (s)" in doc
     if importlib.util.find_spec("matplotlib") is not None:
         charts = sorted((folder / "doc" / "img").glob("*.png"))
         assert [chart.name for chart in charts] == [

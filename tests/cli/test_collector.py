@@ -1,4 +1,4 @@
-"""``realtime serve`` tunes Python's garbage collector; importing the package does not."""
+"""``realtime serve`` tunes Python's garbage collector; importing the app does not."""
 
 from __future__ import annotations
 

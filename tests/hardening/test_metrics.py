@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -110,3 +111,28 @@ async def test_no_label_carries_a_channel_id(
     assert WS_ID not in metrics.text
     assert SIO_ID not in metrics.text
     assert "execution:" not in metrics.text
+
+
+async def test_garbage_collections_are_timed_by_generation() -> None:
+    """Each collection the gateway lives through is a pause in a histogram."""
+    async with running_gateway() as gateway:
+        name = "realtime_gc_pause_seconds"
+        before = (await scrape(gateway.url)).value(f"{name}_count", generation="2")
+        gc.collect()
+        gc.collect()
+        metrics = await scrape(gateway.url)
+    assert metrics.types[name] == "histogram"
+    assert before is not None
+    full = metrics.value(f"{name}_count", generation="2")
+    assert full is not None
+    assert full >= before + 2
+    for generation in "01":
+        assert metrics.value(f"{name}_count", generation=generation) is not None
+
+
+async def test_a_stopped_gateway_stops_timing_collections() -> None:
+    """The collector's callback goes with the app: none is left per app started."""
+    callbacks = list(gc.callbacks)
+    async with running_gateway():
+        assert len(gc.callbacks) == len(callbacks) + 1
+    assert gc.callbacks == callbacks
