@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from tests.support.scrape import Scrape, scrape
 # Distinctive ids: none of them may show up anywhere in the metrics.
 WS_ID = "wsmetricsprobe" + new_id()
 SIO_ID = "siometricsprobe" + new_id()
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +140,17 @@ async def test_a_stopped_gateway_stops_timing_collections() -> None:
     async with running_gateway():
         assert len(gc.callbacks) == len(callbacks) + 1
     assert gc.callbacks == callbacks
+
+
+async def test_the_dashboard_graphs_only_metrics_the_gateway_has(
+    scraped: tuple[RunningGateway, Scrape],
+) -> None:
+    """Every realtime_* name in docs/grafana-dashboard.json is a scraped family."""
+    _, metrics = scraped
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    named = {name for expr in exprs for name in re.findall(r"realtime_\w+", expr)}
+    suffix = re.compile(r"_(bucket|sum|count|total)$")
+    assert named
+    for name in named:
+        assert suffix.sub("", name) in metrics.types, name
